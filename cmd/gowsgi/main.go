@@ -1,0 +1,225 @@
+// Command gowsgi serves a Python WSGI application over HTTP, like gunicorn,
+// with the app running in an embedded CPython inside one Go process.
+//
+//	gowsgi --bind 127.0.0.1:8000 --threads 8 app:app
+//	gowsgi --chdir ./site --pythonpath ./lib --bind :8000 "factory:create_app()"
+//
+// The app is served at the root, without path cleaning or redirects in
+// front of it. SIGTERM or SIGINT stops the server gracefully: requests in
+// flight finish (up to --graceful-timeout), then Python's atexit handlers run.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gowsgi/wsgi"
+)
+
+type config struct {
+	binds      []string
+	threads    int
+	chdir      string
+	pythonPath []string
+	venv       string
+	logLevel   string
+	graceful   time.Duration
+	certFile   string
+	keyFile    string
+	spec       string
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, pflag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gowsgi:", err)
+		os.Exit(2)
+	}
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "gowsgi:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	cfg := &config{}
+	fs := pflag.NewFlagSet("gowsgi", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringArrayVarP(&cfg.binds, "bind", "b", []string{"127.0.0.1:8000"},
+		"address to listen on: HOST:PORT, :PORT or unix:PATH (repeatable)")
+	fs.IntVar(&cfg.threads, "threads", wsgi.DefaultThreads, "requests run in Python at once")
+	fs.StringVar(&cfg.chdir, "chdir", "", "change to this directory before loading the app")
+	fs.StringSliceVar(&cfg.pythonPath, "pythonpath", nil, "directories to put first on sys.path (comma-separated, repeatable)")
+	fs.StringVar(&cfg.venv, "venv", "", "virtual environment to run in (default $VIRTUAL_ENV)")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warning, error or critical")
+	fs.DurationVar(&cfg.graceful, "graceful-timeout", 30*time.Second, "how long requests in flight may take to finish on stop")
+	fs.StringVar(&cfg.certFile, "certfile", "", "TLS certificate file (serves HTTPS and HTTP/2)")
+	fs.StringVar(&cfg.keyFile, "keyfile", "", "TLS key file")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: gowsgi [flags] MODULE:APP\n\nServes the WSGI app MODULE:APP (attr may be dotted or a call like \"create_app('prod')\").\n\nflags:\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, fmt.Errorf("want one app spec like app:app, got %d arguments", fs.NArg())
+	}
+	cfg.spec = fs.Arg(0)
+	if (cfg.certFile == "") != (cfg.keyFile == "") {
+		return nil, errors.New("--certfile and --keyfile go together")
+	}
+	return cfg, nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warning", "warn":
+		return slog.LevelWarn, nil
+	case "error", "critical":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("unknown --log-level %q: want debug, info, warning, error or critical", s)
+}
+
+func run(cfg *config) error {
+	level, err := parseLevel(cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if cfg.chdir != "" {
+		if err := os.Chdir(cfg.chdir); err != nil {
+			return fmt.Errorf("--chdir: %w", err)
+		}
+	}
+	app, err := wsgi.New(cfg.spec,
+		wsgi.WithThreads(cfg.threads),
+		wsgi.WithPythonPath(cfg.pythonPath...),
+		wsgi.WithVenv(cfg.venv),
+		wsgi.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+
+	listeners, err := listenAll(cfg.binds)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           app, // no ServeMux: the app sees the path as sent
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if cfg.certFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.certFile, cfg.keyFile)
+		if err != nil {
+			return fmt.Errorf("loading TLS certificate: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, len(listeners))
+	var wg sync.WaitGroup
+	for _, ln := range listeners {
+		logger.Info("listening", "addr", ln.Addr().String(), "app", cfg.spec, "threads", cfg.threads, "python", wsgi.PythonVersion())
+		wg.Add(1)
+		go func(ln net.Listener) {
+			defer wg.Done()
+			var err error
+			if srv.TLSConfig != nil {
+				err = srv.ServeTLS(ln, "", "")
+			} else {
+				err = srv.Serve(ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}(ln)
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("stopping: waiting for requests in flight", "timeout", cfg.graceful)
+	case serveErr = <-errc:
+		logger.Error("serving failed; stopping", "err", serveErr)
+	}
+	stop() // a second signal kills at once
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.graceful)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("requests still running at the graceful timeout", "err", err)
+		srv.Close()
+	}
+	wg.Wait()
+	for _, b := range cfg.binds {
+		if path, ok := strings.CutPrefix(b, "unix:"); ok {
+			os.Remove(path)
+		}
+	}
+	if err := wsgi.Shutdown(sctx); err != nil {
+		logger.Warn("Python not finalized", "err", err)
+	}
+	return serveErr
+}
+
+// listenAll opens every --bind address: HOST:PORT, :PORT or unix:PATH.
+func listenAll(binds []string) ([]net.Listener, error) {
+	var out []net.Listener
+	for _, b := range binds {
+		ln, err := listen(b)
+		if err != nil {
+			for _, l := range out {
+				l.Close()
+			}
+			return nil, err
+		}
+		out = append(out, ln)
+	}
+	return out, nil
+}
+
+func listen(bind string) (net.Listener, error) {
+	if path, ok := strings.CutPrefix(bind, "unix:"); ok {
+		// A socket file left by a previous run would make Listen fail.
+		if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(path)
+		}
+		return net.Listen("unix", path)
+	}
+	if !strings.Contains(bind, ":") {
+		bind += ":8000"
+	}
+	ln, err := net.Listen("tcp", bind)
+	if err != nil {
+		return nil, fmt.Errorf("--bind %s: %w", bind, err)
+	}
+	return ln, nil
+}
+
+func init() { log.SetFlags(0) }

@@ -1,0 +1,86 @@
+"""_gowsgi: the Python half of gowsgi's start-up, run once in the embedded
+interpreter. It imports apps from specs and formats tracebacks."""
+
+import ast
+import importlib
+import os
+import sys
+import traceback
+
+
+def fix_executable(want):
+    """Make sys.executable a real Python (never the Go binary or a shim)."""
+    if want and os.path.exists(want):
+        sys.executable = want
+        if not getattr(sys, "_base_executable", None) or not os.path.exists(sys._base_executable):
+            sys._base_executable = want
+        return
+    ver = "python%d.%d" % sys.version_info[:2]
+    for prefix in (sys.exec_prefix, sys.base_exec_prefix):
+        for name in (ver, "python%d" % sys.version_info[0]):
+            path = os.path.join(prefix, "bin", name)
+            if os.path.exists(path):
+                sys.executable = path
+                sys._base_executable = path
+                return
+
+
+def add_path(path):
+    """Put path first on sys.path, once."""
+    path = os.path.abspath(path)
+    if path in sys.path:
+        sys.path.remove(path)
+    sys.path.insert(0, path)
+
+
+def _target(node, spec):
+    """The dotted attribute names of an Attribute/Name chain."""
+    names = []
+    while isinstance(node, ast.Attribute):
+        names.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        raise ValueError("%r: the part after ':' must be a dotted name, optionally "
+                         "called with literal arguments, like app, mod.app or create_app('prod')" % spec)
+    names.append(node.id)
+    return names[::-1]
+
+
+def load(spec):
+    """Import "module:attr" (attr may be dotted, or a call with literal
+    arguments) and return the WSGI callable."""
+    module, sep, expr = spec.partition(":")
+    if not module:
+        raise ValueError("%r: no module name; use module:attr, like app:app" % spec)
+    expr = expr.strip() if sep else "application"
+    try:
+        tree = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        raise ValueError("%r: cannot parse %r as an attribute or a call" % (spec, expr)) from None
+    args, kwargs, call = [], {}, isinstance(tree, ast.Call)
+    if call:
+        try:
+            args = [ast.literal_eval(a) for a in tree.args]
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in tree.keywords}
+        except ValueError:
+            raise ValueError("%r: factory arguments must be Python literals" % spec) from None
+        if any(k.arg is None for k in tree.keywords):
+            raise ValueError("%r: **kwargs is not allowed in a factory call" % spec)
+        tree = tree.func
+    names = _target(tree, spec)
+    obj = importlib.import_module(module)
+    for i, name in enumerate(names):
+        try:
+            obj = getattr(obj, name)
+        except AttributeError:
+            raise AttributeError("%r: module %r has no attribute %r" % (
+                spec, module, ".".join(names[: i + 1]))) from None
+    if call:
+        obj = obj(*args, **kwargs)
+    if not callable(obj):
+        raise TypeError("%r: %r is not callable, so it is not a WSGI application" % (spec, obj))
+    return obj
+
+
+def format_exc(etype, value, tb):
+    return "".join(traceback.format_exception(etype, value, tb)).rstrip("\n")

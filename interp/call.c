@@ -1,0 +1,384 @@
+/* call.c: one request. The request's state lives in its start_response
+ * object (gw_req): Go holds one reference from gw_start until the request
+ * ends (GW_DONE, GW_FAIL or gw_finish), the app may hold others. */
+#include "gowsgi.h"
+
+struct gw_req {
+	PyObject_HEAD
+	uintptr_t call;     /* Go handle of the Call serving us; 0 once the request ended */
+	PyObject *packed;   /* bytes: the validated status and headers, packed for Go */
+	int sent;           /* packed has gone to Go */
+	PyObject *result;   /* what the app returned; close() is called on it once */
+	PyObject *iter;     /* iterator over result; NULL for a list or tuple */
+	Py_ssize_t pos;     /* list or tuple: the next item */
+	PyObject *block;    /* the block lent to Go as res->ext, until the next call */
+	PyObject *input;    /* wsgi.input */
+	int closed;
+};
+
+int gw_pack_start(PyObject *status, PyObject *headers, PyObject **packed);
+
+/* ---- start_response and write ---- */
+
+static PyObject *req_write(gw_req *self, PyObject *data)
+{
+	const char *hdr = NULL;
+	Py_ssize_t hdr_len = 0;
+	int rc;
+
+	if (!PyBytes_Check(data))
+		return PyErr_Format(PyExc_TypeError,
+			"write() takes bytes, not %.100s", Py_TYPE(data)->tp_name);
+	if (self->call == 0)
+		return PyErr_Format(PyExc_RuntimeError, "write() called after the response ended");
+	if (self->packed == NULL)
+		return PyErr_Format(PyExc_AssertionError, "write() called before start_response()");
+	if (PyBytes_GET_SIZE(data) == 0)
+		Py_RETURN_NONE;
+	PyObject *packed = self->packed;
+	if (!self->sent) {
+		hdr = PyBytes_AS_STRING(packed);
+		hdr_len = PyBytes_GET_SIZE(packed);
+		self->sent = 1;
+	}
+	/* Keep both buffers alive while the GIL is released for the write. */
+	Py_INCREF(data);
+	Py_INCREF(packed);
+	Py_BEGIN_ALLOW_THREADS
+	rc = gowsgiWrite(self->call, (char *)hdr, hdr_len, PyBytes_AS_STRING(data),
+			 PyBytes_GET_SIZE(data));
+	Py_END_ALLOW_THREADS
+	Py_DECREF(data);
+	Py_DECREF(packed);
+	if (rc < 0)
+		return PyErr_Format(PyExc_OSError, "write(): the client is gone");
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef write_def = {"write", (PyCFunction)req_write, METH_O,
+	"write(data): send bytes to the client now (PEP 3333's imperative API)."};
+
+static PyObject *req_call(gw_req *self, PyObject *args, PyObject *kw)
+{
+	static char *kwlist[] = {"status", "response_headers", "exc_info", NULL};
+	PyObject *status, *headers, *exc_info = Py_None, *packed;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|O:start_response", kwlist,
+					 &status, &headers, &exc_info))
+		return NULL;
+	if (exc_info != Py_None) {
+		if (self->sent) {
+			/* Too late to change the response: re-raise the app's error. */
+			PyObject *t, *v, *tb;
+			if (!PyArg_ParseTuple(exc_info, "OOO:exc_info", &t, &v, &tb))
+				return NULL;
+			Py_INCREF(t);
+			Py_INCREF(v);
+			Py_INCREF(tb);
+			PyErr_Restore(t, v, tb == Py_None ? (Py_DECREF(tb), NULL) : tb);
+			return NULL;
+		}
+	} else if (self->packed != NULL) {
+		return PyErr_Format(PyExc_AssertionError,
+			"start_response() called a second time without exc_info");
+	}
+	if (self->call == 0)
+		return PyErr_Format(PyExc_RuntimeError, "start_response() called after the response ended");
+	if (gw_pack_start(status, headers, &packed) < 0)
+		return NULL;
+	Py_XSETREF(self->packed, packed);
+	return PyCFunction_New(&write_def, (PyObject *)self);
+}
+
+static void req_dealloc(gw_req *self)
+{
+	Py_XDECREF(self->packed);
+	Py_XDECREF(self->result);
+	Py_XDECREF(self->iter);
+	Py_XDECREF(self->block);
+	Py_XDECREF(self->input);
+	PyObject_Free(self);
+}
+
+PyTypeObject gw_ReqType = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "gowsgi.start_response",
+	.tp_basicsize = sizeof(gw_req),
+	.tp_dealloc = (destructor)req_dealloc,
+	.tp_call = (ternaryfunc)req_call,
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_doc = "start_response(status, response_headers, exc_info=None) -> write",
+};
+
+/* ---- running the app ---- */
+
+/* fail_text appends the current exception's traceback to *err. */
+static void fail_text(gw_result *res)
+{
+	Py_ssize_t n;
+	char *t = gw_format_exception(&n);
+	if (t == NULL)
+		return;
+	if (res->err == NULL) {
+		res->err = t;
+		res->err_len = n;
+		return;
+	}
+	const char *sep = "\n\nWhile calling close() after that error:\n";
+	size_t m = strlen(sep);
+	char *both = realloc(res->err, res->err_len + m + n + 1);
+	if (both != NULL) {
+		memcpy(both + res->err_len, sep, m);
+		memcpy(both + res->err_len + m, t, n + 1);
+		res->err = both;
+		res->err_len += m + n;
+	}
+	free(t);
+}
+
+/* close_result calls result.close() once, if it has one. */
+static int close_result(gw_req *req)
+{
+	if (req->closed || req->result == NULL)
+		return 0;
+	req->closed = 1;
+	if (PyList_CheckExact(req->result) || PyTuple_CheckExact(req->result) ||
+	    PyBytes_CheckExact(req->result))
+		return 0;
+	PyObject *close = PyObject_GetAttrString(req->result, "close");
+	if (close == NULL) {
+		if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+			return -1;
+		PyErr_Clear();
+		return 0;
+	}
+	PyObject *r = PyObject_CallNoArgs(close);
+	Py_DECREF(close);
+	Py_XDECREF(r);
+	return r ? 0 : -1;
+}
+
+/* end_req drops the request's objects and Go's reference to it. */
+static void end_req(gw_req *req)
+{
+	req->call = 0;
+	Py_CLEAR(req->block);
+	Py_CLEAR(req->iter);
+	Py_CLEAR(req->result);
+	if (req->input != NULL)
+		gw_input_end(req->input);
+	Py_CLEAR(req->input);
+	Py_DECREF(req);
+}
+
+/* fail records the raised exception, calls close() and ends the request. */
+static void fail(gw_req *req, gw_result *res)
+{
+	fail_text(res);
+	if (req != NULL) {
+		if (close_result(req) < 0)
+			fail_text(res);
+		end_req(req);
+	}
+	res->kind = GW_FAIL;
+}
+
+/* put_headers copies the packed status and headers to out, once. */
+static int put_headers(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
+{
+	if (req->sent)
+		return 0;
+	if (req->packed == NULL) {
+		PyErr_SetString(PyExc_RuntimeError,
+			"the WSGI app did not call start_response() before its body was sent");
+		return -1;
+	}
+	Py_ssize_t n = PyBytes_GET_SIZE(req->packed);
+	if (n > cap) {
+		PyErr_Format(PyExc_ValueError, "response headers are %zd bytes, more than the %zd allowed",
+			     n, cap);
+		return -1;
+	}
+	memcpy(out, PyBytes_AS_STRING(req->packed), n);
+	res->hdr_len = res->out_len = n;
+	req->sent = 1;
+	return 0;
+}
+
+/* next_block returns the next block of the body as a new reference, or
+ * NULL at the end (no exception set) or on error (exception set). */
+static PyObject *next_block(gw_req *req)
+{
+	if (req->iter != NULL)
+		return PyIter_Next(req->iter);
+	if (req->pos >= PySequence_Fast_GET_SIZE(req->result))
+		return NULL;
+	PyObject *b = PySequence_Fast_GET_ITEM(req->result, req->pos);
+	req->pos++;
+	Py_INCREF(b);
+	return b;
+}
+
+/* produce fills res with the next non-empty block (headers first, if they
+ * have not gone yet), or ends the request. */
+static void produce(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
+{
+	PyObject *b;
+
+	Py_CLEAR(req->block);
+	while ((b = next_block(req)) != NULL) {
+		if (!PyBytes_Check(b)) {
+			PyErr_Format(PyExc_TypeError,
+				"the WSGI app's body iterable yielded %.100s, not bytes", Py_TYPE(b)->tp_name);
+			Py_DECREF(b);
+			goto failed;
+		}
+		Py_ssize_t n = PyBytes_GET_SIZE(b);
+		if (n == 0) {
+			Py_DECREF(b);
+			continue;
+		}
+		if (put_headers(req, out, cap, res) < 0) {
+			Py_DECREF(b);
+			goto failed;
+		}
+		if (n <= cap - res->out_len) {
+			memcpy(out + res->out_len, PyBytes_AS_STRING(b), n);
+			res->out_len += n;
+			Py_DECREF(b);
+			/* A list's items are all there: gather as many as fit. An
+			 * iterator's block goes out now, before the next is asked for. */
+			if (req->iter == NULL)
+				continue;
+		} else if (res->out_len > res->hdr_len) {
+			/* Does not fit behind what we have: it comes next time. */
+			req->pos--;
+			Py_DECREF(b);
+		} else {
+			req->block = b; /* lent to Go without a copy */
+			res->ext = PyBytes_AS_STRING(b);
+			res->ext_len = n;
+		}
+		res->kind = GW_MORE;
+		return;
+	}
+	if (PyErr_Occurred())
+		goto failed;
+	/* The end: out may still hold the last blocks of a list. */
+	if (put_headers(req, out, cap, res) < 0 || close_result(req) < 0)
+		goto failed;
+	end_req(req);
+	res->kind = GW_DONE;
+	return;
+failed:
+	fail(req, res);
+}
+
+/* sequence_length is the total size of a list or tuple of bytes, or -1. */
+static long long sequence_length(PyObject *seq)
+{
+	long long total = 0;
+	for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+		PyObject *b = PySequence_Fast_GET_ITEM(seq, i);
+		if (!PyBytes_Check(b))
+			return -1;
+		total += PyBytes_GET_SIZE(b);
+	}
+	return total;
+}
+
+int gw_filewrapper_fd(PyObject *fw, int *fd, long long *off);
+
+static void reset(gw_result *res)
+{
+	res->kind = GW_FAIL;
+	res->hdr_len = res->out_len = res->ext_len = 0;
+	res->ext = NULL;
+	res->body_len = -1;
+	res->fd = -1;
+	res->fd_off = 0;
+}
+
+gw_req *gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
+		 int flags, const char *body, Py_ssize_t body_len, int stream,
+		 uintptr_t call, char *out, Py_ssize_t out_cap, gw_result *res)
+{
+	gw_req *req;
+	PyObject *environ = NULL, *result;
+
+	reset(res);
+	res->err = NULL;
+	res->err_len = 0;
+	gw_acquire();
+	req = PyObject_New(gw_req, &gw_ReqType);
+	if (req == NULL) {
+		fail(NULL, res);
+		goto out;
+	}
+	req->call = call;
+	req->packed = req->result = req->iter = req->block = NULL;
+	req->sent = req->closed = 0;
+	req->pos = 0;
+	req->input = gw_input_new(body, body_len, stream, call);
+	if (req->input == NULL)
+		goto failed;
+	environ = gw_build_environ(tmpl, env, env_len);
+	if (environ == NULL ||
+	    PyDict_SetItemString(environ, "wsgi.input", req->input) < 0 ||
+	    ((flags & 1) && PyDict_SetItemString(environ, "wsgi.input_terminated", Py_True) < 0))
+		goto failed;
+
+	result = PyObject_CallFunctionObjArgs(app, environ, (PyObject *)req, NULL);
+	Py_CLEAR(environ);
+	if (result == NULL)
+		goto failed;
+	req->result = result;
+
+	if (Py_IS_TYPE(result, &gw_FileWrapperType) && req->packed != NULL &&
+	    gw_filewrapper_fd(result, &res->fd, &res->fd_off) == 0) {
+		if (put_headers(req, out, out_cap, res) < 0)
+			goto failed;
+		res->kind = GW_FILE;
+		goto out;
+	}
+	if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) {
+		res->body_len = sequence_length(result);
+	} else if ((req->iter = PyObject_GetIter(result)) == NULL) {
+		PyErr_Clear();
+		PyErr_Format(PyExc_TypeError, "the WSGI app returned %.100s, which is not an iterable of bytes",
+			     Py_TYPE(result)->tp_name);
+		goto failed;
+	}
+	produce(req, out, out_cap, res);
+	goto out;
+failed:
+	Py_XDECREF(environ);
+	fail(req, res);
+out:
+	gw_release();
+	return (res->kind == GW_MORE || res->kind == GW_FILE) ? req : NULL;
+}
+
+void gw_next(gw_req *req, char *out, Py_ssize_t out_cap, gw_result *res)
+{
+	reset(res);
+	res->err = NULL;
+	res->err_len = 0;
+	gw_acquire();
+	produce(req, out, out_cap, res);
+	gw_release();
+}
+
+/* gw_finish ends a request that Go stops early (client gone, a file sent):
+ * close() is called and the request freed. It returns the traceback of a
+ * failing close() as malloc'd text, or NULL. */
+char *gw_finish(gw_req *req)
+{
+	gw_result res = {0};
+	gw_acquire();
+	if (close_result(req) < 0)
+		fail_text(&res);
+	end_req(req);
+	gw_release();
+	return res.err;
+}

@@ -1,0 +1,217 @@
+package interp
+
+/*
+#include <stdlib.h>
+#include "gowsgi.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/cgo"
+	"syscall"
+	"unsafe"
+
+	"github.com/gowsgi/wsgi/environ"
+	"github.com/gowsgi/wsgi/response"
+)
+
+// OutSize is the size of a Call's buffer: the response status and headers,
+// and small bodies, come back from Python in it without a further copy.
+const OutSize = 32 << 10
+
+// Call runs requests through an App, one at a time. It holds the buffers a
+// request needs, so a server keeps one Call per concurrent request slot.
+// The goroutine using a Call should be locked to its OS thread
+// (runtime.LockOSThread) for the whole of Run, so the app, its iterable and
+// close() all see one Python thread.
+type Call struct {
+	app    *App
+	handle cgo.Handle // to this Call, for the C side's callbacks
+	out    []byte
+	res    C.gw_result
+	hdrs   []response.Header
+
+	// The request being run.
+	w      *response.Writer
+	stream io.Reader
+	cbErr  error // what went wrong in a callback
+}
+
+// NewCall returns a Call for a.
+func (a *App) NewCall() *Call {
+	c := &Call{app: a, out: make([]byte, OutSize)}
+	c.handle = cgo.NewHandle(c)
+	return c
+}
+
+// Free releases the Call's handle. It must not be used afterwards.
+func (c *Call) Free() { c.handle.Delete() }
+
+// AppError is an exception raised by the app (or a response it gave that
+// breaks PEP 3333), with Python's traceback.
+type AppError struct {
+	Traceback string
+}
+
+func (e *AppError) Error() string { return "WSGI app failed:\n" + e.Traceback }
+
+// Run runs one request: env is the packed environ (environ.Build), body
+// the whole request body when it was read in advance, else stream is read
+// as the app asks (stream may be nil for no body). The response goes to w.
+// The error is an *AppError for a failing app, or wraps response.ErrClientGone;
+// close() has been called on the app's iterable in every case.
+func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []byte, stream io.Reader, w *response.Writer) error {
+	c.w, c.stream, c.cbErr = w, stream, nil
+	defer func() { c.w, c.stream = nil, nil }()
+
+	var bodyPtr *C.char
+	if len(body) > 0 {
+		bodyPtr = (*C.char)(unsafe.Pointer(&body[0]))
+	}
+	isStream := C.int(0)
+	if body == nil && stream != nil {
+		isStream = 1
+	}
+	req := C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
+		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,
+		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), &c.res)
+	for {
+		err := c.deliver()
+		if err != nil && req != nil {
+			c.finish(req)
+			return err
+		}
+		switch c.res.kind {
+		case C.GW_DONE:
+			return err
+		case C.GW_FAIL:
+			return c.failure()
+		case C.GW_FILE:
+			err := c.sendFile()
+			if ferr := c.finish(req); err == nil {
+				err = ferr
+			}
+			return err
+		}
+		// GW_MORE: the block goes out before the next is asked for.
+		if err := w.Flush(); err != nil {
+			c.finish(req)
+			return fmt.Errorf("%w: %v", response.ErrClientGone, err)
+		}
+		if ctx.Err() != nil {
+			c.finish(req)
+			return fmt.Errorf("%w: %v", response.ErrClientGone, ctx.Err())
+		}
+		C.gw_next(req, (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), &c.res)
+	}
+}
+
+// deliver hands what the last C call produced to the response writer.
+func (c *Call) deliver() error {
+	r := &c.res
+	if r.hdr_len > 0 {
+		if err := c.start(c.out[:r.hdr_len]); err != nil {
+			return err
+		}
+		if r.body_len >= 0 {
+			c.w.SetLength(int64(r.body_len))
+		}
+	}
+	if r.out_len > r.hdr_len {
+		if _, err := c.w.Write(c.out[r.hdr_len:r.out_len]); err != nil {
+			return fmt.Errorf("%w: %v", response.ErrClientGone, err)
+		}
+	}
+	if r.ext_len > 0 {
+		// The block belongs to Python and stays alive until the next call
+		// into C; the writer copies it into its buffer or the socket.
+		if _, err := c.w.Write(unsafe.Slice((*byte)(unsafe.Pointer(r.ext)), int(r.ext_len))); err != nil {
+			return fmt.Errorf("%w: %v", response.ErrClientGone, err)
+		}
+	}
+	return nil
+}
+
+// start unpacks the status and headers packed by gw_pack_start and starts
+// the response with them; the writer validates them again before any byte
+// reaches the wire.
+func (c *Call) start(p []byte) error {
+	status, p, ok := field(p)
+	if !ok || len(p) < 4 {
+		return &AppError{Traceback: "gowsgi: malformed packed response header (a bug)"}
+	}
+	n := binary.LittleEndian.Uint32(p)
+	p = p[4:]
+	c.hdrs = c.hdrs[:0]
+	for i := uint32(0); i < n; i++ {
+		var name, value string
+		if name, p, ok = field(p); ok {
+			value, p, ok = field(p)
+		}
+		if !ok {
+			return &AppError{Traceback: "gowsgi: malformed packed response header (a bug)"}
+		}
+		c.hdrs = append(c.hdrs, response.Header{Name: name, Value: value})
+	}
+	if err := c.w.Start(status, c.hdrs); err != nil {
+		return &AppError{Traceback: "the response failed validation: " + err.Error()}
+	}
+	return nil
+}
+
+func field(p []byte) (string, []byte, bool) {
+	if len(p) < 4 {
+		return "", nil, false
+	}
+	n := binary.LittleEndian.Uint32(p)
+	if uint64(n) > uint64(len(p)-4) {
+		return "", nil, false
+	}
+	return string(p[4 : 4+n]), p[4+n:], true
+}
+
+// failure turns a GW_FAIL result into an *AppError.
+func (c *Call) failure() error {
+	if c.cbErr != nil && errors.Is(c.cbErr, response.ErrClientGone) {
+		C.free(unsafe.Pointer(c.res.err))
+		return c.cbErr
+	}
+	tb := "unknown error"
+	if c.res.err != nil {
+		tb = C.GoStringN(c.res.err, C.int(c.res.err_len))
+		C.free(unsafe.Pointer(c.res.err))
+	}
+	return &AppError{Traceback: tb}
+}
+
+// finish ends a request early (client gone, file sent): close() runs.
+func (c *Call) finish(req *C.gw_req) error {
+	if cerr := C.gw_finish(req); cerr != nil {
+		return &AppError{Traceback: "close() failed:\n" + takeError(cerr)}
+	}
+	return nil
+}
+
+// sendFile sends the file of a wsgi.file_wrapper from its current offset,
+// through a duplicate descriptor so Python's file object stays intact.
+func (c *Call) sendFile() error {
+	fd, err := syscall.Dup(int(c.res.fd))
+	if err != nil {
+		return &AppError{Traceback: "wsgi.file_wrapper: dup: " + err.Error()}
+	}
+	f := os.NewFile(uintptr(fd), "wsgi.file_wrapper")
+	defer f.Close()
+	if _, err := f.Seek(int64(c.res.fd_off), io.SeekStart); err != nil {
+		return &AppError{Traceback: "wsgi.file_wrapper: seek: " + err.Error()}
+	}
+	if _, err := c.w.SendFile(f); err != nil {
+		return fmt.Errorf("%w: %v", response.ErrClientGone, err)
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+/* gowsgi.h: the C side of package interp. Every function here runs on the
+ * calling OS thread; the gw_* entry points take the GIL themselves and give it
+ * back before returning, so Go never holds the GIL between calls. */
+#ifndef GOWSGI_H
+#define GOWSGI_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+/* What a gw_start or gw_next call produced, for Go to act on. */
+enum {
+	GW_MORE = 1, /* a block is ready and more may follow: call gw_next */
+	GW_DONE = 2, /* the response is complete; close() was called, the request freed */
+	GW_FILE = 3, /* send the file fd from fd_off, then call gw_finish */
+	GW_FAIL = 4, /* the app failed: err holds the traceback; close() was called, the request freed */
+};
+
+typedef struct {
+	int kind;
+	Py_ssize_t hdr_len;   /* packed status+headers at the start of out; 0 if none this time */
+	Py_ssize_t out_len;   /* bytes used in out: headers, then inline body bytes */
+	const char *ext;      /* a block owned by the request, valid until the next call */
+	Py_ssize_t ext_len;
+	long long body_len;   /* whole body length when the server knows it (list body), else -1 */
+	int fd;               /* GW_FILE: the file's descriptor, and its current offset */
+	long long fd_off;
+	char *err;            /* GW_FAIL: traceback text, malloc'd: Go copies and frees it */
+	Py_ssize_t err_len;
+} gw_result;
+
+typedef struct gw_req gw_req;
+
+/* interp.c: lifetime of the interpreter. */
+int gw_init(const char *program, const char *bootstrap, char **err);
+void gw_finalize(void);
+int gw_version(void);
+
+/* app.c: loading apps and their per-app state. */
+PyObject *gw_load(const char *spec, char **err);
+int gw_add_path(const char *path, char **err);
+int gw_fix_executable(const char *want, char **err);
+PyObject *gw_template(PyObject *errors, int multithread, int multiprocess);
+PyObject *gw_errors_new(uintptr_t app);
+void gw_errors_flush(PyObject *errors);
+void gw_decref(PyObject *o);
+
+/* call.c: one request. */
+gw_req *gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
+		 int flags, const char *body, Py_ssize_t body_len, int stream,
+		 uintptr_t call, char *out, Py_ssize_t out_cap, gw_result *res);
+void gw_next(gw_req *req, char *out, Py_ssize_t out_cap, gw_result *res);
+char *gw_finish(gw_req *req);
+
+/* Internal, shared between the C files. */
+extern PyObject *gw_keys[256];   /* interned environ keys, by id */
+int gw_set_keys(const char *keys, Py_ssize_t len);
+PyObject *gw_build_environ(PyObject *tmpl, const char *env, Py_ssize_t len);
+extern PyTypeObject gw_ReqType, gw_InputType, gw_ErrorsType, gw_FileWrapperType;
+PyObject *gw_input_new(const char *body, Py_ssize_t len, int stream, uintptr_t call);
+void gw_input_end(PyObject *input);
+int gw_types_ready(void);
+char *gw_format_exception(Py_ssize_t *len);
+void gw_acquire(void);
+void gw_release(void);
+
+/* Go callbacks (exported from callbacks.go); always called without the GIL. */
+extern Py_ssize_t gowsgiRead(uintptr_t call, char *buf, Py_ssize_t n);
+extern int gowsgiWrite(uintptr_t call, char *hdr, Py_ssize_t hdr_len, char *data, Py_ssize_t len);
+extern void gowsgiLog(uintptr_t app, char *msg, Py_ssize_t len);
+
+#endif

@@ -1,0 +1,87 @@
+package wsgi
+
+import (
+	"log/slog"
+	"time"
+)
+
+// An Option configures an App.
+type Option func(*options)
+
+type options struct {
+	threads      int
+	scriptName   *string
+	log          *slog.Logger
+	queueTimeout time.Duration
+	pythonPath   []string
+	venv         string
+	multiprocess bool
+	maxPreread   int64
+}
+
+// DefaultThreads is the number of requests an App runs in Python at once
+// unless WithThreads says otherwise. It suits typical I/O-bound web apps,
+// which spend most of a request waiting on a database with the GIL free.
+const DefaultThreads = 32
+
+func defaults() options {
+	return options{
+		threads:      DefaultThreads,
+		queueTimeout: 30 * time.Second,
+		maxPreread:   64 << 10,
+	}
+}
+
+// WithThreads sets how many requests may run in Python at once (gunicorn's
+// --threads). Others wait for a slot, up to the queue timeout. n < 1 means 1.
+func WithThreads(n int) Option {
+	return func(o *options) { o.threads = max(n, 1) }
+}
+
+// WithScriptName mounts the app at an explicit SCRIPT_NAME ("" or "/x",
+// without a trailing slash) instead of the prefix inferred from the
+// http.ServeMux pattern or http.StripPrefix.
+func WithScriptName(prefix string) Option {
+	return func(o *options) { o.scriptName = &prefix }
+}
+
+// WithLogger sets where app errors, tracebacks and wsgi.errors go.
+// The default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.log = l }
+}
+
+// WithQueueTimeout sets how long a request waits for a free slot before it
+// is answered "503 Service Unavailable" with Retry-After. Default 30s.
+func WithQueueTimeout(d time.Duration) Option {
+	return func(o *options) { o.queueTimeout = d }
+}
+
+// WithPythonPath puts directories first on sys.path, in order, before the
+// app is imported (gunicorn's --pythonpath). The working directory is
+// always on sys.path.
+func WithPythonPath(dirs ...string) Option {
+	return func(o *options) { o.pythonPath = append(o.pythonPath, dirs...) }
+}
+
+// WithVenv runs Python in a virtual environment: its site-packages are
+// importable and sys.executable is its python. Without it, $VIRTUAL_ENV is
+// used when set. It takes effect only when it starts the interpreter: one
+// process has one interpreter, so all Apps of a process share one venv.
+func WithVenv(dir string) Option {
+	return func(o *options) { o.venv = dir }
+}
+
+// WithMultiprocess sets wsgi.multiprocess, for servers that run the same
+// app in several processes.
+func WithMultiprocess(b bool) Option {
+	return func(o *options) { o.multiprocess = b }
+}
+
+// WithMaxPreread sets the largest request body (by Content-Length) read
+// into memory before the request takes a slot, so slow uploads never hold
+// one. Larger or chunked bodies are streamed to the app as it reads them.
+// Default 64 KiB; 0 streams every body.
+func WithMaxPreread(n int64) Option {
+	return func(o *options) { o.maxPreread = n }
+}

@@ -1,0 +1,282 @@
+package wsgi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gowsgi/wsgi/environ"
+	"github.com/gowsgi/wsgi/interp"
+	"github.com/gowsgi/wsgi/response"
+)
+
+// App serves one Python WSGI application. It is an http.Handler.
+type App struct {
+	spec   string
+	opt    options
+	py     *interp.App
+	envOpt environ.Options
+	log    *slog.Logger
+
+	slots chan *slot // the free slots: at most opt.threads requests in Python
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// A slot is what one request in Python needs; slots are reused.
+type slot struct {
+	call *interp.Call
+	w    response.Writer
+	env  []byte
+}
+
+// ErrClosed is returned by Close on an App already closed.
+var ErrClosed = errors.New("wsgi: app closed")
+
+var (
+	appsMu sync.Mutex
+	apps   = map[*App]struct{}{}
+)
+
+// New loads the WSGI app named by spec and returns a handler serving it.
+// spec is "module:attr" like gunicorn's: attr may be dotted
+// ("pkg.mod:obj.app") or a factory call with literal arguments
+// ("mod:create_app('prod')"); a bare "module" means "module:application".
+// The first New starts the Python interpreter. An import error is returned
+// with its Python traceback.
+func New(spec string, opts ...Option) (*App, error) {
+	o := defaults()
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.log == nil {
+		o.log = slog.Default()
+	}
+	if err := interp.Start(interp.Config{Venv: o.venv}); err != nil {
+		return nil, err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("wsgi: %w", err)
+	}
+	py, err := interp.Load(spec, interp.AppOptions{
+		PythonPath:   append(append([]string{}, o.pythonPath...), wd),
+		Multithread:  o.threads > 1,
+		Multiprocess: o.multiprocess,
+		Log:          o.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{spec: spec, opt: o, py: py, log: o.log, slots: make(chan *slot, o.threads)}
+	if o.scriptName != nil {
+		a.envOpt = environ.Options{ScriptName: strings.TrimSuffix(*o.scriptName, "/"), ScriptNameSet: true}
+	}
+	for i := 0; i < o.threads; i++ {
+		a.slots <- &slot{call: py.NewCall(), env: make([]byte, 0, 2048)}
+	}
+	appsMu.Lock()
+	apps[a] = struct{}{}
+	appsMu.Unlock()
+	return a, nil
+}
+
+// Handler is New for use in an expression: it panics, with the Python
+// traceback, if the app cannot be loaded.
+func Handler(spec string, opts ...Option) http.Handler {
+	a, err := New(spec, opts...)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+var prereadPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// ServeHTTP runs the app for one request.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A small body is read before a slot is taken, so a slow client never
+	// holds one. Expect: 100-continue bodies are left for the app to read:
+	// net/http sends the 100 on its first read.
+	var body []byte
+	var stream io.Reader
+	if r.ContentLength > 0 && r.ContentLength <= a.opt.maxPreread && !expectsContinue(r) {
+		bp := prereadPool.Get().(*[]byte)
+		defer prereadPool.Put(bp)
+		if int64(cap(*bp)) < r.ContentLength {
+			*bp = make([]byte, r.ContentLength)
+		}
+		body = (*bp)[:r.ContentLength]
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			a.log.Debug("reading request body", "method", r.Method, "uri", r.RequestURI, "err", err)
+			http.Error(w, "Bad Request: incomplete body", http.StatusBadRequest)
+			return
+		}
+	} else if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		stream = r.Body
+	}
+
+	s, status := a.acquire(r.Context())
+	if s == nil {
+		if status != 0 {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, http.StatusText(status), status)
+		}
+		return
+	}
+	defer func() { a.slots <- s }()
+	abort := a.serve(s, w, r, body, stream)
+	if abort {
+		// Headers are out: the only honest end is a cut connection.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// serve runs the request on slot s and reports whether the connection
+// must be aborted.
+func (a *App) serve(s *slot, w http.ResponseWriter, r *http.Request, body []byte, stream io.Reader) bool {
+	var flags environ.Flags
+	s.env, flags = environ.Build(s.env[:0], r, &a.envOpt)
+	s.w.Reset(w, r)
+
+	// One Python thread from the app call to close(): Django's connections
+	// and threading.local are per thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	err := s.call.Run(r.Context(), s.env, flags, body, stream, &s.w)
+
+	if err == nil {
+		if err = s.w.Finish(); err == nil {
+			return false
+		}
+		a.log.Error("WSGI response shorter than its Content-Length; connection closed",
+			"method", r.Method, "uri", r.RequestURI)
+		return true
+	}
+	var ae *interp.AppError
+	switch {
+	case errors.As(err, &ae):
+		a.log.Error("WSGI app error", "method", r.Method, "uri", r.RequestURI,
+			"sent", s.w.Sent(), "traceback", ae.Traceback)
+	case errors.Is(err, response.ErrClientGone):
+		a.log.Debug("client gone", "method", r.Method, "uri", r.RequestURI, "err", err)
+		return true
+	default:
+		a.log.Error("WSGI request failed", "method", r.Method, "uri", r.RequestURI, "err", err)
+	}
+	return !s.w.Error500()
+}
+
+// acquire takes a free slot, waiting at most the queue timeout. It returns
+// nil and the status to answer (0: the client is gone) when it gets none.
+func (a *App) acquire(ctx context.Context) (*slot, int) {
+	var s *slot
+	select {
+	case s = <-a.slots:
+	default:
+		t := time.NewTimer(a.opt.queueTimeout)
+		defer t.Stop()
+		select {
+		case s = <-a.slots:
+		case <-t.C:
+			a.log.Warn("no free thread within the queue timeout; answered 503",
+				"threads", a.opt.threads, "timeout", a.opt.queueTimeout)
+			return nil, http.StatusServiceUnavailable
+		case <-ctx.Done():
+			return nil, 0
+		}
+	}
+	a.mu.Lock()
+	closed := a.closed
+	a.mu.Unlock()
+	if closed {
+		a.slots <- s
+		return nil, http.StatusServiceUnavailable
+	}
+	return s, 0
+}
+
+func expectsContinue(r *http.Request) bool {
+	for _, v := range r.Header["Expect"] {
+		if strings.EqualFold(strings.TrimSpace(v), "100-continue") {
+			return true
+		}
+	}
+	return false
+}
+
+// Close stops the app taking requests (new ones get 503), waits for those
+// in Python to finish or ctx to end, and frees the app's Python objects.
+// The interpreter keeps running for other Apps; see Shutdown.
+func (a *App) Close(ctx context.Context) error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return ErrClosed
+	}
+	a.closed = true
+	a.mu.Unlock()
+	// Every slot back in hand means no request is in Python.
+	var held []*slot
+	for len(held) < a.opt.threads {
+		select {
+		case s := <-a.slots:
+			held = append(held, s)
+		case <-ctx.Done():
+			for _, s := range held {
+				a.slots <- s
+			}
+			return fmt.Errorf("wsgi: closing %s: %d requests still running: %w", a.spec, a.opt.threads-len(held), ctx.Err())
+		}
+	}
+	for _, s := range held {
+		s.call.Free()
+		a.slots <- s
+	}
+	a.py.Close()
+	appsMu.Lock()
+	delete(apps, a)
+	appsMu.Unlock()
+	return nil
+}
+
+// Shutdown closes every open App (as Close does) and then stops the Python
+// interpreter: atexit handlers run and Python's non-daemon threads are
+// joined. Python cannot be started again in this process. If ctx ends
+// before the requests do, the interpreter is left running and the error
+// says so.
+func Shutdown(ctx context.Context) error {
+	appsMu.Lock()
+	open := make([]*App, 0, len(apps))
+	for a := range apps {
+		open = append(open, a)
+	}
+	appsMu.Unlock()
+	var errs []error
+	for _, a := range open {
+		if err := a.Close(ctx); err != nil && !errors.Is(err, ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	interp.Stop()
+	return nil
+}
+
+// PythonVersion reports the version of the linked Python, like "3.11.2".
+func PythonVersion() string { return interp.Version() }
+
+// String names the app by its spec.
+func (a *App) String() string { return "wsgi.App(" + strconv.Quote(a.spec) + ")" }
