@@ -17,6 +17,7 @@ type options struct {
 	venv         string
 	multiprocess bool
 	maxPreread   int64
+	environ      EnvironFunc
 }
 
 // DefaultThreads is the number of requests an App runs in Python at once

@@ -147,6 +147,16 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (a *App) serve(s *slot, w http.ResponseWriter, r *http.Request, body []byte, stream io.Reader) bool {
 	var flags environ.Flags
 	s.env, flags = environ.Build(s.env[:0], r, &a.envOpt)
+	if a.opt.environ != nil {
+		for k, v := range a.opt.environ(r) {
+			if err := checkEnvironKey(k); err != nil {
+				a.log.Error("WSGI environ refused", "method", r.Method, "uri", r.RequestURI, "err", err)
+				s.w.Reset(w, r)
+				return !s.w.Error500()
+			}
+			s.env = environ.AppendVar(s.env, k, v)
+		}
+	}
 	s.w.Reset(w, r)
 
 	// One Python thread from the app call to close(): Django's connections
