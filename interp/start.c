@@ -99,9 +99,13 @@ static int check_header(PyObject *item, const unsigned char **name, Py_ssize_t *
 			return -1;
 		}
 	if (name_is(*name, *nlen, "content-length")) {
-		int ok = *vlen > 0 && *vlen <= 18 && !(*clen_seen)++;
-		for (Py_ssize_t i = 0; ok && i < *vlen; i++)
-			ok = Py_ISDIGIT((*value)[i]);
+		int ok = *vlen > 0 && !(*clen_seen)++;
+		unsigned long long n = 0;
+		for (Py_ssize_t i = 0; ok && i < *vlen; i++) {
+			unsigned d = (*value)[i] - '0';
+			ok = d <= 9 && n <= (9223372036854775807ULL - d) / 10; /* fits int64 */
+			n = n * 10 + d;
+		}
 		if (!ok) {
 			PyErr_Format(PyExc_ValueError,
 				"Content-Length %R is not a single decimal number", v);

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what it needs, then vet,
+# gofmt, the race-enabled tests, and the reference-leak tests against
+# Debian's debug interpreter.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+echo "== go vet"
+go vet ./...
+echo "== gofmt"
+bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [[ -n "$bad" ]]; then echo "gofmt would change: $bad" >&2; exit 1; fi
+echo "== go test -race ./..."
+go test -race -count=1 -timeout 30m ./...
+echo "== reference leaks (python3.11-dbg)"
+go test -tags pydebug -count=1 -timeout 10m -run 'Refcount|StartResponseRules' ./interp/
