@@ -166,12 +166,14 @@ func (a *App) serve(s *slot, w http.ResponseWriter, r *http.Request, body []byte
 	err := s.call.Run(r.Context(), s.env, flags, body, stream, &s.w)
 
 	if err == nil {
-		if err = s.w.Finish(); err == nil {
-			return false
+		err = s.w.Finish()
+		if errors.Is(err, response.ErrShortBody) {
+			a.log.Error("WSGI response shorter than its Content-Length; connection closed",
+				"method", r.Method, "uri", r.RequestURI)
+		} else if err != nil {
+			a.log.Debug("client gone", "method", r.Method, "uri", r.RequestURI, "err", err)
 		}
-		a.log.Error("WSGI response shorter than its Content-Length; connection closed",
-			"method", r.Method, "uri", r.RequestURI)
-		return true
+		return err != nil
 	}
 	var ae *interp.AppError
 	switch {

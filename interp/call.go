@@ -102,7 +102,7 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 		// GW_MORE: the block goes out before the next is asked for.
 		if err := w.Flush(); err != nil {
 			c.finish(req)
-			return fmt.Errorf("%w: %v", response.ErrClientGone, err)
+			return err // wraps response.ErrClientGone
 		}
 		if ctx.Err() != nil {
 			c.finish(req)
@@ -125,14 +125,14 @@ func (c *Call) deliver() error {
 	}
 	if r.out_len > r.hdr_len {
 		if _, err := c.w.Write(c.out[r.hdr_len:r.out_len]); err != nil {
-			return fmt.Errorf("%w: %v", response.ErrClientGone, err)
+			return err // wraps response.ErrClientGone
 		}
 	}
 	if r.ext_len > 0 {
 		// The block belongs to Python and stays alive until the next call
 		// into C; the writer copies it into its buffer or the socket.
 		if _, err := c.w.Write(unsafe.Slice((*byte)(unsafe.Pointer(r.ext)), int(r.ext_len))); err != nil {
-			return fmt.Errorf("%w: %v", response.ErrClientGone, err)
+			return err
 		}
 	}
 	return nil
@@ -210,8 +210,6 @@ func (c *Call) sendFile() error {
 	if _, err := f.Seek(int64(c.res.fd_off), io.SeekStart); err != nil {
 		return &AppError{Traceback: "wsgi.file_wrapper: seek: " + err.Error()}
 	}
-	if _, err := c.w.SendFile(f); err != nil {
-		return fmt.Errorf("%w: %v", response.ErrClientGone, err)
-	}
-	return nil
+	_, err = c.w.SendFile(f) // a client error wraps response.ErrClientGone
+	return err
 }

@@ -52,11 +52,11 @@ func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.cha
 		}
 	}
 	if _, err := c.w.Write(unsafe.Slice((*byte)(unsafe.Pointer(data)), int(n))); err != nil {
-		c.cbErr = fmt.Errorf("%w: %v", response.ErrClientGone, err)
+		c.cbErr = err
 		return -1
 	}
 	if err := c.w.Flush(); err != nil {
-		c.cbErr = fmt.Errorf("%w: %v", response.ErrClientGone, err)
+		c.cbErr = err
 		return -1
 	}
 	return 0

@@ -1,7 +1,9 @@
 package interp
 
 /*
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <stdlib.h>
 #include "gowsgi.h"
