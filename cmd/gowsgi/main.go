@@ -39,6 +39,7 @@ type config struct {
 	venv       string
 	logLevel   string
 	graceful   time.Duration
+	keepAlive  time.Duration
 	certFile   string
 	keyFile    string
 	spec       string
@@ -71,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.venv, "venv", "", "virtual environment to run in (default $VIRTUAL_ENV)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warning, error or critical")
 	fs.DurationVar(&cfg.graceful, "graceful-timeout", 30*time.Second, "how long requests in flight may take to finish on stop")
+	fs.DurationVar(&cfg.keepAlive, "keep-alive", 75*time.Second, "how long an idle keep-alive connection stays open")
 	fs.StringVar(&cfg.certFile, "certfile", "", "TLS certificate file (serves HTTPS and HTTP/2)")
 	fs.StringVar(&cfg.keyFile, "keyfile", "", "TLS key file")
 	fs.Usage = func() {
@@ -131,6 +133,7 @@ func run(cfg *config) error {
 	srv := &http.Server{
 		Handler:           app, // no ServeMux: the app sees the path as sent
 		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       cfg.keepAlive,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if cfg.certFile != "" {
