@@ -41,6 +41,14 @@ func mustStart(t testing.TB, rw *Writer, status string, h ...string) {
 	}
 }
 
+// start is mustStart for handlers, which run off the test goroutine.
+func start(t testing.TB, rw *Writer, status string, h ...string) {
+	t.Helper()
+	if err := rw.Start(status, hdrs(h...)); err != nil {
+		t.Errorf("Start(%q, %q) = %v", status, h, err)
+	}
+}
+
 func mustWrite(t testing.TB, rw *Writer, s string) {
 	t.Helper()
 	if n, err := rw.Write([]byte(s)); n != len(s) || err != nil {
@@ -265,7 +273,7 @@ func TestTruncate(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var rw Writer
 		rw.Reset(w, r)
-		mustStart(t, rw.t(), "200 OK", "Content-Type", "text/plain", "Content-Length", "5")
+		start(t, &rw, "200 OK", "Content-Type", "text/plain", "Content-Length", "5")
 		rw.Write([]byte("hello world"))
 		rw.Flush()
 		rw.Write([]byte("!!!"))
@@ -304,7 +312,7 @@ func TestShortBody(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var rw Writer
 			rw.Reset(w, r)
-			mustStart(t, rw.t(), "200 OK", "Content-Length", "10")
+			start(t, &rw, "200 OK", "Content-Length", "10")
 			rw.Write([]byte("hello"))
 			if flush {
 				rw.Flush()
@@ -435,7 +443,7 @@ func TestHEAD(t *testing.T) {
 			if tt.cl != "" {
 				h = append(h, "Content-Length", tt.cl)
 			}
-			mustStart(t, rw.t(), "200 OK", h...)
+			start(t, &rw, "200 OK", h...)
 			rw.SetLength(tt.set)
 			rw.Write([]byte("hello"))
 			if err := rw.Finish(); err != nil {
@@ -481,7 +489,7 @@ func TestNoBodyStatus(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var rw Writer
 			rw.Reset(w, r)
-			mustStart(t, rw.t(), status, "ETag", `"x"`)
+			start(t, &rw, status, "ETag", `"x"`)
 			rw.Write([]byte("body bytes"))
 			if err := rw.Finish(); err != nil {
 				t.Errorf("%s: Finish = %v", status, err)
@@ -524,7 +532,7 @@ func TestFinishEmptyBody(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var rw Writer
 		rw.Reset(w, r)
-		mustStart(t, rw.t(), "404 Not Found", "X-Y", "1")
+		start(t, &rw, "404 Not Found", "X-Y", "1")
 		if err := rw.Finish(); err != nil {
 			t.Error(err)
 		}
@@ -569,7 +577,7 @@ func TestFlush(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var rw Writer
 		rw.Reset(w, r)
-		mustStart(t, rw.t(), "200 OK", "Content-Type", "text/plain")
+		start(t, &rw, "200 OK", "Content-Type", "text/plain")
 		rw.Write([]byte("first;"))
 		if err := rw.Flush(); err != nil {
 			t.Error(err)
@@ -645,7 +653,7 @@ func TestClientGoneServer(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var rw Writer
 		rw.Reset(w, r)
-		mustStart(t, rw.t(), "200 OK", "Content-Type", "application/octet-stream")
+		start(t, &rw, "200 OK", "Content-Type", "application/octet-stream")
 		block := make([]byte, 64<<10)
 		deadline := time.Now().Add(10 * time.Second)
 		var err error
@@ -802,7 +810,7 @@ func TestSendFileServer(t *testing.T) {
 			if tt.cl != "" {
 				h = append(h, "Content-Length", tt.cl)
 			}
-			mustStart(t, rw.t(), "200 OK", h...)
+			start(t, &rw, "200 OK", h...)
 			rw.SetLength(tt.set)
 			if n, err := rw.SendFile(f); err != nil || n != int64(len(tt.want)) {
 				t.Errorf("%s: SendFile = %d, %v; want %d", tt.name, n, err, len(tt.want))
@@ -922,14 +930,14 @@ func TestReset(t *testing.T) {
 	}
 
 	// A huge header list is not kept for the pool.
-	rw.Reset(rec, nil)
-	rw.Start("200 OK", make([]Header, 0))
 	big := make([]Header, maxKeptHeaders+1)
 	for i := range big {
 		big[i] = Header{"X-N", "1"}
 	}
-	mustStart(t, &rw, "200 OK")
-	rw.Start("200 OK", big)
+	rw.Reset(rec, nil)
+	if err := rw.Start("200 OK", big); err != nil {
+		t.Fatal(err)
+	}
 	rw.Reset(nil, nil)
 	if cap(rw.headers) > maxKeptHeaders {
 		t.Errorf("Reset kept a header slice of capacity %d", cap(rw.headers))
@@ -983,9 +991,6 @@ func BenchmarkWriterHello(b *testing.B) {
 }
 
 // ---- helpers ----
-
-// t lets a handler closure use mustStart with the Writer's own pointer.
-func (rw *Writer) t() *Writer { return rw }
 
 // discardRW is a reusable ResponseWriter that discards the body. It does
 // not implement http.Flusher.
@@ -1121,8 +1126,8 @@ func pipeline(t *testing.T, srv *httptest.Server, method string, n int) []string
 	}
 	// Nothing may follow the last response.
 	conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-	if extra, _ := br.ReadByte(); br.Buffered() > 0 || extra != 0 {
-		t.Errorf("bytes after the last response")
+	if b, err := br.ReadByte(); err == nil {
+		t.Errorf("byte %q after the last response", b)
 	}
 	return bodies
 }
