@@ -5,7 +5,13 @@ import ast
 import importlib
 import os
 import sys
+import threading  # noqa: F401 -- see below
 import traceback
+
+# Importing threading here, on the thread that initialised the interpreter
+# and will finalize it, makes that thread threading's main thread. Imported
+# first by an app on a request thread, threading would take that thread as
+# main and Py_FinalizeEx would wait forever for it to end.
 
 
 def fix_executable(want):

@@ -40,6 +40,7 @@ type config struct {
 	logLevel   string
 	graceful   time.Duration
 	keepAlive  time.Duration
+	workers    int
 	certFile   string
 	keyFile    string
 	spec       string
@@ -66,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.StringArrayVarP(&cfg.binds, "bind", "b", []string{"127.0.0.1:8000"},
 		"address to listen on: HOST:PORT, :PORT or unix:PATH (repeatable)")
+	fs.IntVarP(&cfg.workers, "workers", "w", 1, "processes, each with its own Python interpreter (and GIL)")
 	fs.IntVar(&cfg.threads, "threads", wsgi.DefaultThreads, "requests run in Python at once")
 	fs.StringVar(&cfg.chdir, "chdir", "", "change to this directory before loading the app")
 	fs.StringSliceVar(&cfg.pythonPath, "pythonpath", nil, "directories to put first on sys.path (comma-separated, repeatable)")
@@ -117,16 +119,26 @@ func run(cfg *config) error {
 			return fmt.Errorf("--chdir: %w", err)
 		}
 	}
+	listeners, err := inheritedListeners()
+	if err != nil {
+		return err
+	}
+	worker := listeners != nil
+	if worker {
+		logger = logger.With("worker", os.Getenv("GOWSGI_WORKER_ID"))
+	} else if listeners, err = listenAll(cfg.binds); err != nil {
+		return err
+	}
+	if !worker && cfg.workers > 1 {
+		defer removeSockets(cfg.binds)
+		return runMaster(cfg, listeners, logger)
+	}
 	app, err := wsgi.New(cfg.spec,
 		wsgi.WithThreads(cfg.threads),
 		wsgi.WithPythonPath(cfg.pythonPath...),
 		wsgi.WithVenv(cfg.venv),
+		wsgi.WithMultiprocess(cfg.workers > 1),
 		wsgi.WithLogger(logger))
-	if err != nil {
-		return err
-	}
-
-	listeners, err := listenAll(cfg.binds)
 	if err != nil {
 		return err
 	}
@@ -180,15 +192,22 @@ func run(cfg *config) error {
 		srv.Close()
 	}
 	wg.Wait()
-	for _, b := range cfg.binds {
-		if path, ok := strings.CutPrefix(b, "unix:"); ok {
-			os.Remove(path)
-		}
+	if !worker {
+		removeSockets(cfg.binds)
 	}
 	if err := wsgi.Shutdown(sctx); err != nil {
 		logger.Warn("Python not finalized", "err", err)
 	}
 	return serveErr
+}
+
+// removeSockets removes the socket files of unix: binds.
+func removeSockets(binds []string) {
+	for _, b := range binds {
+		if path, ok := strings.CutPrefix(b, "unix:"); ok {
+			os.Remove(path)
+		}
+	}
 }
 
 // listenAll opens every --bind address: HOST:PORT, :PORT or unix:PATH.
