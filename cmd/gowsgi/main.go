@@ -195,8 +195,18 @@ func run(cfg *config) error {
 	if !worker {
 		removeSockets(cfg.binds)
 	}
-	if err := wsgi.Shutdown(sctx); err != nil {
-		logger.Warn("Python not finalized", "err", err)
+	// Finalizing joins the app's non-daemon Python threads; one that never
+	// ends must not keep the process alive past the graceful timeout.
+	done := make(chan error, 1)
+	go func() { done <- wsgi.Shutdown(sctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			logger.Warn("Python not finalized", "err", err)
+		}
+	case <-sctx.Done():
+		logger.Error("Python did not finalize within the graceful timeout (a non-daemon thread still running?); exiting")
+		os.Exit(1)
 	}
 	return serveErr
 }
