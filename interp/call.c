@@ -265,8 +265,12 @@ static void produce(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 	if (PyErr_Occurred())
 		goto failed;
 	/* The end: out may still hold the last blocks of a list. */
-	if (put_headers(req, out, cap, res) < 0 || close_result(req) < 0)
+	if (put_headers(req, out, cap, res) < 0)
 		goto failed;
+	/* The response is whole: a failing close() is logged (res->err), it
+	 * does not spoil what the client gets. */
+	if (close_result(req) < 0)
+		fail_text(res);
 	end_req(req);
 	res->kind = GW_DONE;
 	return;

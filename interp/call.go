@@ -89,14 +89,15 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 		}
 		switch c.res.kind {
 		case C.GW_DONE:
+			if c.res.err != nil {
+				c.logClose(takeErrorN(c.res.err, c.res.err_len))
+			}
 			return err
 		case C.GW_FAIL:
 			return c.failure()
 		case C.GW_FILE:
 			err := c.sendFile()
-			if ferr := c.finish(req); err == nil {
-				err = ferr
-			}
+			c.finish(req)
 			return err
 		}
 		// GW_MORE: the block goes out before the next is asked for.
@@ -182,20 +183,20 @@ func (c *Call) failure() error {
 		C.free(unsafe.Pointer(c.res.err))
 		return c.cbErr
 	}
-	tb := "unknown error"
-	if c.res.err != nil {
-		tb = C.GoStringN(c.res.err, C.int(c.res.err_len))
-		C.free(unsafe.Pointer(c.res.err))
-	}
-	return &AppError{Traceback: tb}
+	return &AppError{Traceback: takeErrorN(c.res.err, c.res.err_len)}
 }
 
 // finish ends a request early (client gone, file sent): close() runs.
-func (c *Call) finish(req *C.gw_req) error {
+func (c *Call) finish(req *C.gw_req) {
 	if cerr := C.gw_finish(req); cerr != nil {
-		return &AppError{Traceback: "close() failed:\n" + takeError(cerr)}
+		c.logClose(takeError(cerr))
 	}
-	return nil
+}
+
+// logClose logs a failing close() of the app's iterable. It does not fail
+// the request: by then the response was complete, or already failing.
+func (c *Call) logClose(traceback string) {
+	c.app.log.Error("WSGI iterable close() failed", "traceback", traceback)
 }
 
 // sendFile sends the file of a wsgi.file_wrapper from its current offset,

@@ -11,7 +11,7 @@
 /* What a gw_start or gw_next call produced, for Go to act on. */
 enum {
 	GW_MORE = 1, /* a block is ready and more may follow: call gw_next */
-	GW_DONE = 2, /* the response is complete; close() was called, the request freed */
+	GW_DONE = 2, /* complete; close() was called (err: its failure, to log), the request freed */
 	GW_FILE = 3, /* send the file fd from fd_off, then call gw_finish */
 	GW_FAIL = 4, /* the app failed: err holds the traceback; close() was called, the request freed */
 };
@@ -25,7 +25,7 @@ typedef struct {
 	long long body_len;   /* whole body length when the server knows it (list body), else -1 */
 	int fd;               /* GW_FILE: the file's descriptor, and its current offset */
 	long long fd_off;
-	char *err;            /* GW_FAIL: traceback text, malloc'd: Go copies and frees it */
+	char *err;            /* a traceback, malloc'd: Go copies and frees it */
 	Py_ssize_t err_len;
 } gw_result;
 

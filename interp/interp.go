@@ -160,6 +160,15 @@ func initialize(program string) error {
 	return nil
 }
 
+// takeErrorN is takeError for a text of known length.
+func takeErrorN(cerr *C.char, n C.Py_ssize_t) string {
+	if cerr == nil {
+		return "unknown error"
+	}
+	defer C.free(unsafe.Pointer(cerr))
+	return C.GoStringN(cerr, C.int(n))
+}
+
 // takeError copies and frees an error text made by the C side.
 func takeError(cerr *C.char) string {
 	if cerr == nil {

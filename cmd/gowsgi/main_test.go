@@ -1,0 +1,313 @@
+package main
+
+// End-to-end tests of the gowsgi command: the binary is built once, then
+// run as a real process serving testdata/cli/app.py.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	binary  string // the built gowsgi
+	appDir  string // testdata/cli, the --chdir of the tests
+	dataDir string // testdata/
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		tmp, err := os.MkdirTemp("", "gowsgi-cli-test-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		defer os.RemoveAll(tmp)
+		binary = filepath.Join(tmp, "gowsgi")
+		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+			return 2
+		}
+		if dataDir, err = filepath.Abs("../../testdata"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		appDir = filepath.Join(dataDir, "cli")
+		return m.Run()
+	}())
+}
+
+// lockedBuffer collects a process's stderr.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+type proc struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	done   chan struct{}
+	err    error
+}
+
+// startGowsgi runs the binary with args; it is killed if still running
+// when the test ends.
+func startGowsgi(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, args...), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout = p.stderr
+	p.cmd.Stderr = p.stderr
+	p.cmd.Env = append(os.Environ(), env...)
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("gowsgi %s output:\n%s", strings.Join(args, " "), p.stderr.String())
+		}
+	})
+	return p
+}
+
+// wait returns the exit code, failing the test if the process does not
+// exit within d.
+func (p *proc) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		t.Fatalf("gowsgi did not exit within %v; output:\n%s", d, p.stderr.String())
+	}
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		return ee.ExitCode()
+	}
+	if p.err != nil {
+		t.Fatalf("gowsgi: %v", p.err)
+	}
+	return 0
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// waitReady polls url until it answers 200.
+func waitReady(t *testing.T, p *proc, c *http.Client, url string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if p.exited() {
+			t.Fatalf("gowsgi exited before serving; output:\n%s", p.stderr.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gowsgi did not answer %s within 60 s (last error %v); output:\n%s", url, err, p.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func readAll(t *testing.T, c *http.Client, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func TestCLIServeAndGracefulStop(t *testing.T) {
+	addr := freePort(t)
+	marker := filepath.Join(t.TempDir(), "atexit.txt")
+	p := startGowsgi(t, []string{"GOWSGI_TEST_ATEXIT=" + marker},
+		"--bind", addr, "--threads", "8", "--chdir", appDir, "app:app")
+	c := &http.Client{Timeout: 20 * time.Second}
+	base := "http://" + addr
+	waitReady(t, p, c, base+"/")
+
+	if resp, body := readAll(t, c, base+"/"); resp.StatusCode != 200 || body != "cli ok\n" {
+		t.Errorf("GET /: %s %q", resp.Status, body)
+	}
+	var env struct {
+		PathInfo    string `json:"PATH_INFO"`
+		ScriptName  string `json:"SCRIPT_NAME"`
+		Multithread bool   `json:"multithread"`
+		Cwd         string `json:"cwd"`
+	}
+	_, body := readAll(t, c, base+"/environ/x")
+	if err := json.Unmarshal([]byte(body), &env); err != nil {
+		t.Fatalf("%q: %v", body, err)
+	}
+	if env.PathInfo != "/environ/x" || env.ScriptName != "" || !env.Multithread || env.Cwd != appDir {
+		t.Errorf("environ %+v; want PATH_INFO /environ/x, SCRIPT_NAME '', multithread (--threads 8), cwd %s", env, appDir)
+	}
+
+	// No path cleaning or redirects in front of the app.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(conn, "GET /environ//a/../b HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", addr)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	conn.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(raw), `"PATH_INFO": "/environ//a/../b"`) {
+		t.Errorf("GET /environ//a/../b: %s %s; want the path untouched", resp.Status, raw)
+	}
+
+	// SIGTERM with a slow request in flight: it completes, then the
+	// process exits 0.
+	slow, err := c.Get(base + "/slow?1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Body.Close()
+	br := bufio.NewReader(slow.Body)
+	if line, err := br.ReadString('\n'); err != nil || line != "start\n" {
+		t.Fatalf("slow request: %q %v", line, err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil || string(rest) != "end\n" {
+		t.Errorf("the request in flight at SIGTERM: got %q, %v; want it to complete with %q", rest, err, "end\n")
+	}
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0; output:\n%s", code, p.stderr.String())
+	}
+	if b, err := os.ReadFile(marker); err != nil || string(b) != "atexit ran\n" {
+		t.Errorf("Python's atexit handler did not run on stop (%q, %v)", b, err)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Errorf("%s still accepts connections after the process exited", addr)
+	}
+}
+
+func TestCLIUnixSocket(t *testing.T) {
+	dir, err := os.MkdirTemp("", "gw") // short: socket paths are limited to ~108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "s.sock")
+	p := startGowsgi(t, nil, "--bind", "unix:"+sock, "--threads", "2", "--chdir", appDir, "app:app")
+	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+	waitReady(t, p, c, "http://gowsgi/")
+	if resp, body := readAll(t, c, "http://gowsgi/"); resp.StatusCode != 200 || body != "cli ok\n" {
+		t.Errorf("GET / over the unix socket: %s %q", resp.Status, body)
+	}
+	_, body := readAll(t, c, "http://gowsgi/environ")
+	var env map[string]any
+	json.Unmarshal([]byte(body), &env)
+	if env["PATH_INFO"] != "/environ" {
+		t.Errorf("environ over a unix socket: %s", body)
+	}
+	c.CloseIdleConnections()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0", code)
+	}
+	if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the socket file is left behind after exit (stat: %v)", err)
+	}
+}
+
+func TestCLIBadSpec(t *testing.T) {
+	for _, tc := range []struct {
+		spec string
+		want []string
+	}{
+		{"gowsgi_cli_no_such_module:app", []string{"Traceback (most recent call last)", "ModuleNotFoundError", "gowsgi_cli_no_such_module"}},
+		{"app:no_such_attr", []string{"AttributeError", "no_such_attr"}},
+		{"broken_raise:app", []string{"Traceback (most recent call last)", "RuntimeError: broken_raise refuses to load"}},
+	} {
+		t.Run(tc.spec, func(t *testing.T) {
+			p := startGowsgi(t, nil, "--bind", freePort(t), "--chdir", appDir, "--pythonpath", dataDir, tc.spec)
+			if code := p.wait(t, 60*time.Second); code == 0 {
+				t.Errorf("exit code 0 for a spec that cannot load")
+			}
+			out := p.stderr.String()
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("stderr does not contain %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}

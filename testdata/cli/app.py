@@ -1,0 +1,43 @@
+"""The app the gowsgi command serves in cmd/gowsgi/main_test.go
+(gowsgi --chdir testdata/cli app:app)."""
+
+import atexit
+import json
+import os
+import threading  # real apps do; finalization must still end
+import time
+
+_marker = os.environ.get("GOWSGI_TEST_ATEXIT")
+
+
+@atexit.register
+def _at_exit():
+    # Proves the interpreter was finalized on a clean stop.
+    if _marker:
+        with open(_marker, "w") as f:
+            f.write("atexit ran\n")
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/slow":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def gen():
+            yield b"start\n"
+            time.sleep(float(environ.get("QUERY_STRING") or "1"))
+            yield b"end\n"
+        return gen()
+    if path.startswith("/environ"):
+        body = json.dumps({
+            "PATH_INFO": path,
+            "SCRIPT_NAME": environ["SCRIPT_NAME"],
+            "REMOTE_ADDR": environ.get("REMOTE_ADDR"),
+            "multithread": environ["wsgi.multithread"],
+            "cwd": os.getcwd(),
+            "thread": threading.current_thread().name,
+        }).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"cli ok\n"]

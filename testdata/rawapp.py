@@ -1,0 +1,715 @@
+"""Raw WSGI apps for gowsgi's end-to-end tests (wsgi_*_test.go).
+
+One app, `app`, dispatching on PATH_INFO. Routes that the conformance tests
+use set a Content-Type and only use wsgiref.validate-legal calls, so that
+validated.py can wrap the same app in wsgiref.validate.validator.
+
+Module-level state (close counters, thread results) is shared by every
+gowsgi App that loads this module, so one request can read what another
+recorded.
+"""
+
+import hashlib
+import io
+import json
+import os
+import sys
+import threading
+import time
+from urllib.parse import parse_qs
+
+_lock = threading.Lock()
+closes = {}       # id -> number of close() calls
+exhausted = {}    # id -> the iterable ran to its end
+thread_results = {}
+
+TEXT = [("Content-Type", "text/plain")]
+JSON = [("Content-Type", "application/json")]
+
+
+def _q(environ):
+    return {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
+
+
+def _json(start_response, obj, status="200 OK"):
+    body = json.dumps(obj, sort_keys=True).encode()
+    start_response(status, JSON + [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _text(start_response, text, status="200 OK"):
+    body = text.encode("utf-8") if isinstance(text, str) else text
+    start_response(status, TEXT + [("Content-Length", str(len(body)))])
+    return [body]
+
+
+# ---- environ ----
+
+def _describe(v):
+    t = type(v).__name__
+    if isinstance(v, (str, bool, int)) or v is None:
+        return {"type": t, "value": v}
+    if isinstance(v, tuple):
+        return {"type": t, "value": list(v)}
+    return {"type": t, "repr": repr(v)}
+
+
+def r_environ(environ, start_response):
+    d = {k: _describe(v) for k, v in environ.items()}
+    return _json(start_response, d)
+
+
+# ---- wsgi.input ----
+
+def r_input(environ, start_response):
+    """?how=read_n&n=N | read_all | readline&size=S | readlines&hint=H | iter
+    | sha&n=N. Reports what each call returned, and one extra read(1)
+    after the end, which must be b''."""
+    q = _q(environ)
+    how = q.get("how", "read_n")
+    inp = environ["wsgi.input"]
+    out = {"how": how, "input_terminated": environ.get("wsgi.input_terminated")}
+    if how == "read_n":
+        n = int(q.get("n", "1000"))
+        chunks = []
+        while True:
+            b = inp.read(n)
+            if not b:
+                break
+            chunks.append(b)
+        out["sizes"] = [len(c) for c in chunks]
+        out["body"] = b"".join(chunks).decode("latin-1")
+    elif how == "read_all":
+        b = inp.read()
+        out["sizes"] = [len(b)]
+        out["body"] = b.decode("latin-1")
+    elif how == "readline":
+        size = int(q.get("size", "-1"))
+        lines = []
+        while True:
+            line = inp.readline(size)
+            if not line:
+                break
+            lines.append(line.decode("latin-1"))
+        out["lines"] = lines
+    elif how == "readlines":
+        hint = int(q.get("hint", "-1"))
+        first = inp.readlines(hint)
+        rest = inp.readlines()
+        out["first"] = [x.decode("latin-1") for x in first]
+        out["rest"] = [x.decode("latin-1") for x in rest]
+    elif how == "iter":
+        out["lines"] = [x.decode("latin-1") for x in inp]
+    elif how == "sha":
+        n = int(q.get("n", "65536"))
+        h = hashlib.sha256()
+        total = 0
+        reads = 0
+        while True:
+            b = inp.read(n)
+            if not b:
+                break
+            if len(b) > n:
+                raise AssertionError("read(%d) returned %d bytes" % (n, len(b)))
+            reads += 1
+            total += len(b)
+            h.update(b)
+        out["len"] = total
+        out["sha256"] = h.hexdigest()
+        out["reads"] = reads
+    extra = inp.read(1)
+    out["extra"] = extra.decode("latin-1")
+    out["extra_type"] = type(extra).__name__
+    return _json(start_response, out)
+
+
+def r_expect(environ, start_response):
+    """Reads the body (so a 100 Continue is due), or with ?reject=1 answers
+    413 without touching wsgi.input."""
+    if _q(environ).get("reject"):
+        return _text(start_response, "too large\n", "413 Payload Too Large")
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    return _text(start_response, "got %d\n" % len(body))
+
+
+# ---- wsgi.errors ----
+
+def r_errors(environ, start_response):
+    err = environ["wsgi.errors"]
+    err.write("first line from the app\n")
+    err.writelines(["second ", "line\n", "third line\n"])
+    err.write("unicode: caf\u00e9 \u2713\n")
+    err.write("unfinished")
+    err.flush()
+    print("via print to wsgi.errors", file=err)
+    return _text(start_response, "logged\n")
+
+
+# ---- file_wrapper ----
+
+def r_file(environ, start_response):
+    """?path=P[&offset=N][&length=none|short]: the file from offset N, with
+    its Content-Length (none: without one; short: 1000 bytes declared)."""
+    q = _q(environ)
+    f = open(q["path"], "rb")
+    offset = int(q.get("offset", "0"))
+    f.seek(offset)
+    size = os.fstat(f.fileno()).st_size - offset
+    headers = [("Content-Type", "application/octet-stream")]
+    length = q.get("length")
+    if length == "short":
+        headers.append(("Content-Length", "1000"))
+    elif length != "none":
+        headers.append(("Content-Length", str(size)))
+    start_response("200 OK", headers)
+    return environ["wsgi.file_wrapper"](f, 4096)
+
+
+class _CountingBytesIO(io.BytesIO):
+    def close(self):
+        with _lock:
+            closes["bytesio"] = closes.get("bytesio", 0) + 1
+        super().close()
+
+
+def r_file_bytesio(environ, start_response):
+    data = bytes(range(256)) * 100
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return environ["wsgi.file_wrapper"](_CountingBytesIO(data), 1000)
+
+
+# ---- start_response validation ----
+
+BAD_STATUS = {
+    "no_reason_no_space": "200",
+    "code_99": "99 x",
+    "code_600": "600 x",
+    "code_1xx": "100 Continue",
+    "code_1xx_literal": "1xx",
+    "alpha": "abc OK",
+    "crlf": "200 OK\r\nX: y",
+    "lf": "200 OK\nX: y",
+    "nul": "200 OK\0",
+    "bytes": b"200 OK",
+    "non_latin1": "200 \u20ac",
+    "none": None,
+    "int": 200,
+    "two_spaces_code": "20 0 OK",
+}
+
+BAD_HEADERS = {
+    "non_tuple_list": [["X-A", "b"]],
+    "non_tuple_str": ["X-A: b"],
+    "tuple_of_3": [("X-A", "b", "c")],
+    "bytes_name": [(b"X-A", "b")],
+    "bytes_value": [("X-A", b"b")],
+    "int_value": [("X-A", 1)],
+    "empty_name": [("", "b")],
+    "name_space": [("X A", "b")],
+    "name_colon": [("X-A:", "b")],
+    "name_crlf": [("X-A\r\n", "b")],
+    "value_crlf": [("X-A", "b\r\nX-Injected: 1")],
+    "value_lf": [("X-A", "b\nX-Injected: 1")],
+    "value_nul": [("X-A", "b\0c")],
+    "non_latin1_value": [("X-A", "\u20ac")],
+    "non_latin1_name": [("X-\u20ac", "b")],
+    "connection": [("Connection", "close")],
+    "transfer_encoding": [("Transfer-Encoding", "chunked")],
+    "upgrade": [("Upgrade", "websocket")],
+    "keep_alive": [("Keep-Alive", "timeout=5")],
+    "two_content_length": [("Content-Length", "2"), ("content-length", "2")],
+    "content_length_abc": [("Content-Length", "abc")],
+    "content_length_negative": [("Content-Length", "-1")],
+    "content_length_plus": [("Content-Length", "+5")],
+    "content_length_space": [("Content-Length", " 5")],
+    "content_length_empty": [("Content-Length", "")],
+    "value_del": [("X-A", "b\x7fc")],
+    "value_ctl": [("X-A", "b\x01c")],
+    "name_paren": [("X(A)", "b")],
+    "headers_tuple_not_list": (("X-A", "b"),),
+    "headers_none": None,
+}
+
+
+def _attempt(environ, start_response, status, headers):
+    """Calls start_response with bad input. With ?catch=1 the app catches
+    the error and reports it in a good response, which proves the error was
+    raised to the app synchronously."""
+    if _q(environ).get("catch"):
+        try:
+            start_response(status, headers)
+        except Exception as e:
+            return _text(start_response, "caught %s: %s" % (type(e).__name__, e))
+        # Not raised: say so in a response that is itself valid.
+        return _text(start_response, "accepted", "299 Not Raised")
+    start_response(status, headers)
+    return [b"should not be sent"]
+
+
+def r_bad_status(environ, start_response):
+    return _attempt(environ, start_response, BAD_STATUS[_q(environ)["case"]], list(TEXT))
+
+
+def r_bad_header(environ, start_response):
+    return _attempt(environ, start_response, "200 OK", BAD_HEADERS[_q(environ)["case"]])
+
+
+def r_second_call(environ, start_response):
+    start_response("200 OK", list(TEXT))
+    try:
+        start_response("201 Created", list(TEXT))
+    except Exception as e:
+        return [("second call raised %s: %s" % (type(e).__name__, e)).encode()]
+    return [b"second call accepted"]
+
+
+def r_exc_before(environ, start_response):
+    """An error before anything is sent: start_response with exc_info
+    replaces the status and headers; the app sends its own 500 page."""
+    start_response("200 OK", TEXT + [("X-First", "1")])
+    try:
+        raise ValueError("boom before send")
+    except ValueError:
+        start_response("500 Internal Server Error",
+                       [("Content-Type", "text/html"), ("X-Replaced", "yes")],
+                       sys.exc_info())
+        return [b"<h1>app's own error page</h1>"]
+
+
+class _ExcAfter:
+    """Sends a block, then hits an error and calls start_response with
+    exc_info: too late, so it re-raises, and the connection must be cut."""
+
+    def __init__(self, environ, start_response):
+        self.start_response = start_response
+        self.id = _q(environ).get("id", "exc_after")
+        self.n = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.n += 1
+        if self.n == 1:
+            return b"first block\n"
+        try:
+            raise KeyError("boom after send")
+        except KeyError:
+            with _lock:
+                closes[self.id + ".reraised"] = 0
+            try:
+                self.start_response("500 Internal Server Error", list(TEXT), sys.exc_info())
+            except KeyError:
+                with _lock:
+                    closes[self.id + ".reraised"] = 1
+                raise
+            raise AssertionError("start_response(exc_info) after send did not re-raise")
+
+    def close(self):
+        _count(self.id)
+
+
+def r_exc_after(environ, start_response):
+    start_response("200 OK", list(TEXT))
+    return _ExcAfter(environ, start_response)
+
+
+def r_write(environ, start_response):
+    write = start_response("200 OK", list(TEXT))
+    write(b"w1 ")
+    write(b"w2 ")
+
+    def rest():
+        yield b"i1 "
+        yield b""
+        yield b"i2"
+    return rest()
+
+
+def r_write_lazy(environ, start_response):
+    """start_response and write() inside the generator, then blocks."""
+    def gen():
+        write = start_response("200 OK", list(TEXT))
+        write(b"w1 ")
+        yield b"i1 "
+        write(b"w2 ")
+        yield b"i2"
+    return gen()
+
+
+def r_exc_after_write(environ, start_response):
+    """write() sent the header; then start_response(exc_info) must re-raise."""
+    key = _q(environ)["id"]
+    write = start_response("200 OK", list(TEXT))
+    write(b"written\n")
+    try:
+        raise LookupError("boom after write")
+    except LookupError:
+        try:
+            start_response("500 Internal Server Error", list(TEXT), sys.exc_info())
+        except LookupError:
+            with _lock:
+                closes[key + ".reraised"] = 1
+            raise
+    return [b"not reached"]
+
+
+def r_write_only(environ, start_response):
+    write = start_response("200 OK", list(TEXT))
+    write(b"only ")
+    write(b"write")
+    return []
+
+
+# ---- response ----
+
+def r_lazy(environ, start_response):
+    def gen():
+        start_response("201 Created", TEXT + [("X-Lazy", "yes")])
+        yield b"lazy "
+        yield b"body"
+    return gen()
+
+
+def r_lazy_empty(environ, start_response):
+    def gen():
+        start_response("202 Accepted", TEXT + [("X-Lazy", "empty")])
+        yield b""
+    return gen()
+
+
+def r_first_next_error(environ, start_response):
+    def gen():
+        start_response("200 OK", list(TEXT))
+        raise RuntimeError("fails in the first next()")
+        yield b"never"
+    return gen()
+
+
+def r_stream(environ, start_response):
+    delay = float(_q(environ).get("delay", "0.5"))
+    start_response("200 OK", list(TEXT))
+
+    def gen():
+        yield b"block1\n"
+        time.sleep(delay)
+        yield b"block2\n"
+        time.sleep(delay)
+        yield b"block3\n"
+    return gen()
+
+
+def _count(key):
+    with _lock:
+        closes[key] = closes.get(key, 0) + 1
+
+
+class _Tracked:
+    """An iterable whose close() is counted under ?id=. mode: normal (three
+    blocks), error (fails after the first block), endless (a block every
+    20 ms for up to 10 s: only a disconnect ends it early)."""
+
+    def __init__(self, environ, mode):
+        self.id = _q(environ)["id"]
+        self.mode = mode
+        self.n = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.n += 1
+        if self.mode == "normal":
+            if self.n > 3:
+                exhausted[self.id] = True
+                raise StopIteration
+            return b"block %d\n" % self.n
+        if self.mode == "error":
+            if self.n == 1:
+                return b"block 1\n"
+            raise RuntimeError("fails mid-iteration")
+        if self.mode == "error_first":
+            raise RuntimeError("fails in the first next()")
+        # endless
+        if self.n > 500:
+            exhausted[self.id] = True
+            raise StopIteration
+        if self.n > 1:
+            time.sleep(0.02)
+        return b"x" * 1024
+
+    def close(self):
+        _count(self.id)
+
+
+def r_tracked(environ, start_response):
+    start_response("200 OK", list(TEXT))
+    return _Tracked(environ, _q(environ).get("mode", "normal"))
+
+
+def r_closes(environ, start_response):
+    key = _q(environ)["id"]
+    with _lock:
+        return _json(start_response, {"closes": closes.get(key, 0), "exhausted": exhausted.get(key, False),
+                                      "reraised": closes.get(key + ".reraised")})
+
+
+def r_head(environ, start_response):
+    body = b"0123456789" * 10
+    start_response("200 OK", TEXT + [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def r_head_gen(environ, start_response):
+    start_response("200 OK", TEXT + [("Content-Length", "10")])
+
+    def gen():
+        yield b"01234"
+        yield b"56789"
+    return gen()
+
+
+def r_cl_larger(environ, start_response):
+    start_response("200 OK", TEXT + [("Content-Length", "100")])
+
+    def gen():
+        yield b"only ten b"
+    return gen()
+
+
+def r_cl_smaller(environ, start_response):
+    start_response("200 OK", TEXT + [("Content-Length", "5")])
+
+    def gen():
+        yield b"01234"
+        yield b"56789"
+    return gen()
+
+
+def r_no_ctype(environ, start_response):
+    start_response("200 OK", [("X-Custom", "1")])
+    return [b"<html>looks like html</html>"]
+
+
+def r_str_block(environ, start_response):
+    start_response("200 OK", list(TEXT))
+    return ["a str, not bytes"]
+
+
+def r_str_block_gen(environ, start_response):
+    start_response("200 OK", list(TEXT))
+
+    def gen():
+        yield "a str, not bytes"
+    return gen()
+
+
+def r_non_iterable(environ, start_response):
+    start_response("200 OK", list(TEXT))
+    return 42
+
+
+def r_none(environ, start_response):
+    start_response("200 OK", list(TEXT))
+    return None
+
+
+def r_uncaught(environ, start_response):
+    raise ZeroDivisionError("secret-detail-%s" % _q(environ).get("tag", ""))
+
+
+def r_no_start(environ, start_response):
+    return [b"body without start_response"]
+
+
+def r_list_body(environ, start_response):
+    """A list (or ?tuple=1) of blocks of mixed sizes, some larger than the
+    server's 32 KiB buffer, some empty; no Content-Length from the app."""
+    blocks = [b"a" * 100, b"", b"b" * 40000, b"c" * 10, b"d" * 33000, b"", b"e" * 20000, b"f"]
+    start_response("200 OK", list(TEXT))
+    return tuple(blocks) if _q(environ).get("tuple") else blocks
+
+
+def r_no_body_status(environ, start_response):
+    """?code=204|304 with a body the server must not send."""
+    code = _q(environ)["code"]
+    start_response({"204": "204 No Content", "304": "304 Not Modified"}[code], [("X-Code", code)])
+    return [b"this body must not be sent"]
+
+
+def r_write_stream(environ, start_response):
+    """write() with pauses: each write must reach the client at once."""
+    delay = float(_q(environ).get("delay", "0.5"))
+    write = start_response("200 OK", list(TEXT))
+    write(b"block1\n")
+    time.sleep(delay)
+    write(b"block2\n")
+    time.sleep(delay)
+    return [b"block3\n"]
+
+
+def r_write_gone(environ, start_response):
+    """Writes until write() raises because the client left; records that."""
+    key = _q(environ)["id"]
+    write = start_response("200 OK", list(TEXT))
+    for _ in range(500):
+        try:
+            write(b"x" * 1024)
+        except Exception as e:
+            with _lock:
+                closes[key + ".reraised"] = 1
+                thread_results[key] = "%s: %s" % (type(e).__name__, e)
+            break
+        time.sleep(0.02)
+    return _Tracked(environ, "normal")
+
+
+def r_big_header(environ, start_response):
+    start_response("200 OK", TEXT + [("X-Big", "v" * 40000)])
+    return [b"big header"]
+
+
+class _CloseFails:
+    def __init__(self, environ):
+        self.id = _q(environ)["id"]
+
+    def __iter__(self):
+        yield b"complete body"
+
+    def close(self):
+        _count(self.id)
+        raise RuntimeError("close() failed on purpose")
+
+
+def r_close_raises(environ, start_response):
+    start_response("200 OK", TEXT + [("Content-Length", "13")])
+    return _CloseFails(environ)
+
+
+def r_close_raises_chunked(environ, start_response):
+    """No Content-Length: the chunked body must still end cleanly."""
+    start_response("200 OK", TEXT)
+    return _CloseFails(environ)
+
+
+class _ThreadCheck:
+    """Records the Python thread of the app call, every next() and close():
+    one request should stay on one Python thread (threading.local)."""
+
+    local = threading.local()
+
+    def __init__(self, environ):
+        self.id = _q(environ)["id"]
+        self.idents = [threading.get_ident()]
+        _ThreadCheck.local.request = self.id
+        self.n = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.idents.append(threading.get_ident())
+        if getattr(_ThreadCheck.local, "request", None) != self.id:
+            self.idents.append("threading.local lost")
+        self.n += 1
+        if self.n > 5:
+            raise StopIteration
+        time.sleep(0.005)
+        return b"%d\n" % self.n
+
+    def close(self):
+        self.idents.append(threading.get_ident())
+        with _lock:
+            thread_results[self.id] = len(set(self.idents))
+
+
+def r_thread_check(environ, start_response):
+    start_response("200 OK", list(TEXT))
+    return _ThreadCheck(environ)
+
+
+# ---- threads ----
+
+def r_thread_start(environ, start_response):
+    key = _q(environ)["key"]
+
+    def work():
+        time.sleep(0.05)
+        with _lock:
+            thread_results[key] = "done by %s" % threading.current_thread().name
+
+    t = threading.Thread(target=work, name="worker-" + key)
+    t.start()
+    return _text(start_response, "started\n")
+
+
+def r_thread_result(environ, start_response):
+    key = _q(environ)["key"]
+    with _lock:
+        v = thread_results.get(key)
+    return _json(start_response, {"result": v})
+
+
+def r_sleep(environ, start_response):
+    time.sleep(float(_q(environ).get("t", "0.2")))
+    return _text(start_response, "slept\n")
+
+
+def r_multithread(environ, start_response):
+    return _json(start_response, {"multithread": environ["wsgi.multithread"],
+                                  "multiprocess": environ["wsgi.multiprocess"],
+                                  "run_once": environ["wsgi.run_once"]})
+
+
+ROUTES = {
+    "/environ": r_environ,
+    "/input": r_input,
+    "/expect": r_expect,
+    "/errors": r_errors,
+    "/file": r_file,
+    "/file_bytesio": r_file_bytesio,
+    "/bad_status": r_bad_status,
+    "/bad_header": r_bad_header,
+    "/second_call": r_second_call,
+    "/exc_before": r_exc_before,
+    "/exc_after": r_exc_after,
+    "/write": r_write,
+    "/write_only": r_write_only,
+    "/write_lazy": r_write_lazy,
+    "/exc_after_write": r_exc_after_write,
+    "/lazy": r_lazy,
+    "/lazy_empty": r_lazy_empty,
+    "/first_next_error": r_first_next_error,
+    "/stream": r_stream,
+    "/tracked": r_tracked,
+    "/closes": r_closes,
+    "/head": r_head,
+    "/head_gen": r_head_gen,
+    "/cl_larger": r_cl_larger,
+    "/cl_smaller": r_cl_smaller,
+    "/no_ctype": r_no_ctype,
+    "/str_block": r_str_block,
+    "/str_block_gen": r_str_block_gen,
+    "/non_iterable": r_non_iterable,
+    "/none": r_none,
+    "/uncaught": r_uncaught,
+    "/no_start": r_no_start,
+    "/thread_start": r_thread_start,
+    "/thread_result": r_thread_result,
+    "/sleep": r_sleep,
+    "/multithread": r_multithread,
+    "/list_body": r_list_body,
+    "/no_body_status": r_no_body_status,
+    "/write_stream": r_write_stream,
+    "/write_gone": r_write_gone,
+    "/big_header": r_big_header,
+    "/close_raises": r_close_raises,
+    "/close_raises_chunked": r_close_raises_chunked,
+    "/thread_check": r_thread_check,
+}
+
+
+def app(environ, start_response):
+    path = environ.get("PATH_INFO", "")
+    # Any other path shows the environ: the environ tests vary PATH_INFO.
+    return ROUTES.get(path, r_environ)(environ, start_response)
