@@ -311,3 +311,74 @@ func TestCLIBadSpec(t *testing.T) {
 		})
 	}
 }
+
+// TestCLIWorkers runs --workers 2: two processes, each with its own
+// interpreter, serve one listener; a worker that dies is replaced; SIGTERM
+// to the master stops them all cleanly.
+func TestCLIWorkers(t *testing.T) {
+	addr := freePort(t)
+	marker := filepath.Join(t.TempDir(), "atexit.txt")
+	p := startGowsgi(t, []string{"GOWSGI_TEST_ATEXIT=" + marker},
+		"--bind", addr, "--workers", "2", "--threads", "4", "--chdir", appDir, "app:app")
+	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	base := "http://" + addr
+	waitReady(t, p, c, base+"/")
+
+	type env struct {
+		PID          int  `json:"pid"`
+		Multiprocess bool `json:"multiprocess"`
+	}
+	get := func() env {
+		_, body := readAll(t, c, base+"/environ")
+		var e env
+		if err := json.Unmarshal([]byte(body), &e); err != nil {
+			t.Fatalf("%q: %v", body, err)
+		}
+		if !e.Multiprocess {
+			t.Fatalf("wsgi.multiprocess is false under --workers 2")
+		}
+		return e
+	}
+	// The kernel spreads new connections over the processes accepting.
+	pids := map[int]bool{}
+	for i := 0; i < 300 && len(pids) < 2; i++ {
+		pids[get().PID] = true
+	}
+	if len(pids) != 2 {
+		t.Fatalf("connections reached %d worker processes, want 2", len(pids))
+	}
+
+	// A worker that dies (after its start-up) is replaced.
+	time.Sleep(quickDeath + 500*time.Millisecond)
+	var victim int
+	for pid := range pids {
+		victim = pid
+		break
+	}
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if e := get(); !pids[e.PID] {
+			break // the replacement answered
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no replacement for killed worker %d within 30 s", victim)
+		}
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("master exit code %d after SIGTERM, want 0", code)
+	}
+	if b, err := os.ReadFile(marker); err != nil || string(b) != "atexit ran\n" {
+		t.Errorf("the workers' Python atexit handlers did not run (%q, %v)", b, err)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Errorf("%s still accepts connections after the master exited", addr)
+	}
+}

@@ -34,6 +34,8 @@ def app(environ, start_response):
             "SCRIPT_NAME": environ["SCRIPT_NAME"],
             "REMOTE_ADDR": environ.get("REMOTE_ADDR"),
             "multithread": environ["wsgi.multithread"],
+            "multiprocess": environ["wsgi.multiprocess"],
+            "pid": os.getpid(),
             "cwd": os.getcwd(),
             "thread": threading.current_thread().name,
         }).encode()
