@@ -2,4 +2,18 @@ module github.com/gowsgi/wsgi
 
 go 1.22
 
-require github.com/spf13/pflag v1.1.0 // indirect
+require (
+	github.com/chromedp/chromedp v0.11.0
+	github.com/spf13/pflag v1.1.0
+)
+
+require (
+	github.com/chromedp/cdproto v0.0.0-20241003230502-a4a8f7c660df // indirect
+	github.com/chromedp/sysutil v1.0.0 // indirect
+	github.com/gobwas/httphead v0.1.0 // indirect
+	github.com/gobwas/pool v0.2.1 // indirect
+	github.com/gobwas/ws v1.4.0 // indirect
+	github.com/josharian/intern v1.0.0 // indirect
+	github.com/mailru/easyjson v0.7.7 // indirect
+	golang.org/x/sys v0.26.0 // indirect
+)

@@ -319,7 +319,7 @@ func TestWSGIErrorsToLogger(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("%s %s", resp.Status, body)
 	}
-	want := []string{"first line from the app", "second line", "third line", "unicode: café ✓", "unfinished", "via print to wsgi.errors"}
+	want := []string{"first line from the app", "second line", "third line", "unicode: café ✓", "unfinished", "via print to wsgi.errors", "one record\nits second line"}
 	deadline := time.Now().Add(5 * time.Second)
 	var got []string
 	for {

@@ -1,6 +1,6 @@
 /* errors.c: wsgi.errors, a text stream whose lines go to the handler's
- * *slog.Logger. One per app; partial lines wait for their newline or
- * flush(). */
+ * *slog.Logger. One per app. The complete lines of each write() make one
+ * record; a partial line waits for its newline or flush(). */
 #include "gowsgi.h"
 
 typedef struct {
@@ -65,9 +65,13 @@ static int append(gw_errors *e, PyObject *s)
 	}
 	memcpy(e->buf + e->len, p, n);
 	e->len += n;
-	char *nl;
-	while (e->len > 0 && (nl = memchr(e->buf, '\n', e->len)) != NULL)
-		emit(e, nl - e->buf + 1);
+	/* Everything up to the last newline is one record: Python's logging
+	 * writes a record, traceback and all, in one write(). */
+	for (Py_ssize_t i = e->len; i > 0; i--)
+		if (e->buf[i - 1] == '\n') {
+			emit(e, i);
+			break;
+		}
 	return 0;
 }
 

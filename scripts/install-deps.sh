@@ -9,7 +9,7 @@ pkgs=(
 	gcc pkg-config python3-dev           # cgo against Debian's CPython (python3-embed.pc)
 	python3.11-dbg libpython3.11-dbg     # the debug interpreter: reference-leak tests
 	python3-flask python3-django python3-pyramid python3-falcon python3-bottle
-	chromium                             # the Django admin browser test
+	chromium fonts-dejavu-core           # the Django admin browser test (and legible screenshots)
 	curl ca-certificates
 )
 if [[ "${1:-}" == "--bench" ]]; then

@@ -142,6 +142,9 @@ def r_errors(environ, start_response):
     err.write("unfinished")
     err.flush()
     print("via print to wsgi.errors", file=err)
+    # One write() is one record, however many lines: logging writes a
+    # record and its traceback that way.
+    err.write("one record\nits second line\n")
     return _text(start_response, "logged\n")
 
 
