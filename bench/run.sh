@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# bench/run.sh: the benchmark suite in one command.
+#
+#   bench/run.sh            # full run: 6 workloads × 8 contenders × 3 rounds, ~12 min
+#   bench/run.sh --quick    # smoke test: 1 s per measurement, 1 round, ~3 min
+#   bench/run.sh --workloads hello,echo --contenders go,gowsgi,uwsgi-1p4t
+#
+# It installs the Debian packages it lacks (apt-get, as root or via sudo),
+# builds gowsgi, the pure Go ceiling and the runner into bench/.build, and
+# runs bench/cmd/benchrun, which writes bench/results/latest.{md,json,svg}.
+# Every other argument goes to benchrun (bench/run.sh --help lists them).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+
+# Debian packages: the peers, the load generator, and what building gowsgi needs.
+pkgs=(wrk gunicorn python3-gunicorn uwsgi uwsgi-core uwsgi-plugin-python3 python3-waitress
+      python3-flask python3-dev pkg-config gcc)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "run.sh: installing ${missing[*]}"
+	sudo=()
+	if [ "$(id -u)" != 0 ]; then
+		command -v sudo >/dev/null || { echo "run.sh: need root (or sudo) to apt-get install ${missing[*]}" >&2; exit 1; }
+		sudo=(sudo)
+	fi
+	"${sudo[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+command -v go >/dev/null || { echo "run.sh: Go is not on PATH (gowsgi needs Go ≥ 1.22: https://go.dev/dl/)" >&2; exit 1; }
+
+build="$here/.build"
+mkdir -p "$build"
+echo "run.sh: building gowsgi, goserver and benchrun into $build"
+(
+	cd "$root"
+	# Debian's Python, not a pyenv or venv one, for gowsgi and for the peers.
+	export PKG_CONFIG_PATH=
+	go build -o "$build/gowsgi" ./cmd/gowsgi
+	go build -o "$build/goserver" ./bench/goserver
+	go build -o "$build/benchrun" ./bench/cmd/benchrun
+)
+exec "$build/benchrun" --bench-dir "$here" --gowsgi "$build/gowsgi" --goserver "$build/goserver" "$@"

@@ -1,0 +1,241 @@
+package wsgi_test
+
+// Micro-benchmarks of the whole request path in process, without a network:
+// environ building, slot, GIL, the app call, the body blocks and the
+// response writer, through App.ServeHTTP. They load the apps of the
+// benchmark suite (bench/apps), so a regression in the cost per request,
+// in allocations or in the number of cgo crossings shows up without
+// running wrk:
+//
+//	go test -run '^$' -bench . -benchmem
+//
+// Metrics beyond ns/op, B/op and allocs/op:
+//   - cgocalls/op: Go→C calls per request (runtime.NumCgoCall); C→Go
+//     callbacks are not counted.
+//   - ns/block, cgocalls/block: a streamed request divided by its 100 blocks.
+//
+// The interpreter is stopped by TestMain (main_test.go), as for the tests.
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gowsgi/wsgi"
+)
+
+// benchWriter is a reusable http.ResponseWriter (and http.Flusher) that
+// keeps the status and counts the body, keeping its first bytes for checks.
+type benchWriter struct {
+	h      http.Header
+	status int
+	n      int64
+	head   []byte
+}
+
+func newBenchWriter() *benchWriter { return &benchWriter{h: make(http.Header, 4)} }
+
+func (w *benchWriter) reset() {
+	clear(w.h)
+	w.status, w.n, w.head = 0, 0, w.head[:0]
+}
+
+func (w *benchWriter) Header() http.Header { return w.h }
+func (w *benchWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+func (w *benchWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	if len(w.head) < 64 {
+		w.head = append(w.head, p[:min(len(p), 64-len(w.head))]...)
+	}
+	w.n += int64(len(p))
+	return len(p), nil
+}
+func (w *benchWriter) Flush() {}
+
+// benchBody is a request body that can be rewound without allocating.
+type benchBody struct{ bytes.Reader }
+
+func (*benchBody) Close() error { return nil }
+
+var (
+	benchAppsMu sync.Mutex
+	benchApps   = map[string]*wsgi.App{}
+)
+
+// benchApp loads spec from bench/apps once per test binary (every App
+// stays open until TestMain's Shutdown).
+func benchApp(b *testing.B, spec string, opts ...wsgi.Option) *wsgi.App {
+	b.Helper()
+	benchAppsMu.Lock()
+	defer benchAppsMu.Unlock()
+	if a, ok := benchApps[spec]; ok {
+		return a
+	}
+	dir, err := filepath.Abs(filepath.Join("bench", "apps"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := wsgi.New(spec, append([]wsgi.Option{wsgi.WithPythonPath(dir)}, opts...)...)
+	if err != nil {
+		if strings.Contains(err.Error(), "No module named 'flask'") {
+			b.Skip("Flask is not installed for the linked Python (Debian: apt-get install python3-flask)")
+		}
+		b.Fatal(err)
+	}
+	benchApps[spec] = a
+	return a
+}
+
+func benchRequest(method, target string, body *benchBody, size int) *http.Request {
+	r, _ := http.NewRequest(method, "http://127.0.0.1:8000"+target, nil)
+	r.RequestURI = target
+	r.RemoteAddr = "127.0.0.1:40000"
+	r.Header = http.Header{
+		"User-Agent":      {"wrk"},
+		"Accept":          {"*/*"},
+		"Accept-Encoding": {"gzip, deflate"},
+	}
+	if body != nil {
+		r.Body = body
+		r.ContentLength = int64(size)
+		r.Header["Content-Type"] = []string{"application/octet-stream"}
+		r.Header["Content-Length"] = []string{itoa(size)}
+	}
+	return r
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// benchServe runs the app for b.N requests, reports cgocalls/op and
+// returns it. prepare, if not nil, runs before each request, inside the
+// timed loop: keep it cheap.
+func benchServe(b *testing.B, app *wsgi.App, r *http.Request, prepare func(), check func(w *benchWriter) error) float64 {
+	w := newBenchWriter()
+	// One checked request first: a benchmark of a wrong answer is worthless.
+	if prepare != nil {
+		prepare()
+	}
+	app.ServeHTTP(w, r)
+	if err := check(w); err != nil {
+		b.Fatalf("wrong response: %v (status %d, %d bytes, starts %q)", err, w.status, w.n, w.head)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	calls := runtime.NumCgoCall()
+	for i := 0; i < b.N; i++ {
+		if prepare != nil {
+			prepare()
+		}
+		w.reset()
+		app.ServeHTTP(w, r)
+	}
+	calls = runtime.NumCgoCall() - calls
+	b.StopTimer()
+	if err := check(w); err != nil {
+		b.Fatalf("wrong response at the end: %v", err)
+	}
+	perOp := float64(calls) / float64(b.N)
+	b.ReportMetric(perOp, "cgocalls/op")
+	return perOp
+}
+
+func wantBody(status int, n int64, prefix string) func(w *benchWriter) error {
+	return func(w *benchWriter) error {
+		switch {
+		case w.status != status:
+			return fmt.Errorf("status %d, want %d", w.status, status)
+		case w.n != n:
+			return fmt.Errorf("%d body bytes, want %d", w.n, n)
+		case !strings.HasPrefix(string(w.head), prefix[:min(len(prefix), 64)]):
+			return fmt.Errorf("body starts %q, want %q", w.head, prefix)
+		}
+		return nil
+	}
+}
+
+// BenchmarkServeHTTPHello is one plain WSGI hello request (13 bytes, a
+// one-item list) through ServeHTTP.
+func BenchmarkServeHTTPHello(b *testing.B) {
+	app := benchApp(b, "hello:app")
+	benchServe(b, app, benchRequest("GET", "/", nil, 0), nil, wantBody(200, 13, "Hello, World!"))
+}
+
+// BenchmarkServeHTTPHelloParallel is the same request from GOMAXPROCS
+// goroutines at once: the slots, the GIL hand-offs and thread pinning
+// under contention.
+func BenchmarkServeHTTPHelloParallel(b *testing.B) {
+	app := benchApp(b, "hello:app")
+	b.ReportAllocs()
+	calls := runtime.NumCgoCall()
+	b.RunParallel(func(pb *testing.PB) {
+		r := benchRequest("GET", "/", nil, 0)
+		w := newBenchWriter()
+		n := 0
+		for pb.Next() {
+			w.reset()
+			app.ServeHTTP(w, r)
+			n++
+		}
+		if n > 0 && (w.status != 200 || w.n != 13) {
+			b.Errorf("wrong response: status %d, %d bytes", w.status, w.n)
+		}
+	})
+	b.ReportMetric(float64(runtime.NumCgoCall()-calls)/float64(b.N), "cgocalls/op")
+}
+
+// BenchmarkServeHTTPStream is the streamed workload: a generator of 100
+// blocks of 10 KB, no Content-Length, each block flushed. ns/block is the
+// cost of fetching and writing one block.
+func BenchmarkServeHTTPStream(b *testing.B) {
+	const blocks, size = 100, 10240
+	app := benchApp(b, "stream:app")
+	b.SetBytes(blocks * size)
+	calls := benchServe(b, app, benchRequest("GET", "/", nil, 0), nil, wantBody(200, blocks*size, "xxxxxxxx"))
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/blocks, "ns/block")
+	b.ReportMetric(calls/blocks, "cgocalls/block")
+}
+
+// BenchmarkServeHTTPEcho is the POST echo workload: a 64 KiB body,
+// pre-read by the handler, read by the app from wsgi.input and sent back.
+func BenchmarkServeHTTPEcho(b *testing.B) {
+	const size = 64 << 10
+	app := benchApp(b, "echo:app")
+	data := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	body := &benchBody{}
+	r := benchRequest("POST", "/", body, size)
+	b.SetBytes(size)
+	benchServe(b, app, r, func() { body.Reset(data) }, wantBody(200, size, "0123456789abcdef"))
+}
+
+// BenchmarkServeHTTPFlaskHello is Flask's hello: the framework's own cost
+// dominates; the difference to BenchmarkServeHTTPHello is what gowsgi
+// cannot save.
+func BenchmarkServeHTTPFlaskHello(b *testing.B) {
+	app := benchApp(b, "flask_hello:app")
+	benchServe(b, app, benchRequest("GET", "/", nil, 0), nil, wantBody(200, 13, "Hello, World!"))
+}
+
+var _ io.ReadCloser = (*benchBody)(nil)
