@@ -160,13 +160,16 @@ func run(cfg *config) error {
 	defer stop()
 	errc := make(chan error, len(listeners))
 	var wg sync.WaitGroup
+	// Decided once: the first Serve sets srv.TLSConfig (for HTTP/2), and a
+	// later listener must not take that for --certfile.
+	useTLS := srv.TLSConfig != nil
 	for _, ln := range listeners {
 		logger.Info("listening", "addr", ln.Addr().String(), "app", cfg.spec, "threads", cfg.threads, "python", wsgi.PythonVersion())
 		wg.Add(1)
 		go func(ln net.Listener) {
 			defer wg.Done()
 			var err error
-			if srv.TLSConfig != nil {
+			if useTLS {
 				err = srv.ServeTLS(ln, "", "")
 			} else {
 				err = srv.Serve(ln)

@@ -382,3 +382,42 @@ func TestCLIWorkers(t *testing.T) {
 		t.Errorf("%s still accepts connections after the master exited", addr)
 	}
 }
+
+// TestCLIMultipleBinds serves one app on two TCP addresses and a unix
+// socket. Each start is a fresh race: the first listener's Serve used to
+// set up HTTP/2 (filling srv.TLSConfig), after which another listener
+// went to ServeTLS without a certificate and the server exited with
+// "open : no such file or directory".
+func TestCLIMultipleBinds(t *testing.T) {
+	dir, err := os.MkdirTemp("", "gw") // short: socket paths are limited to ~108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "s.sock")
+	unixClient := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := 0; i < 5; i++ {
+		a, b := freePort(t), freePort(t)
+		p := startGowsgi(t, nil, "--bind", a, "--bind", "unix:"+sock, "--bind", b, "--threads", "2", "--chdir", appDir, "app:app")
+		waitReady(t, p, c, "http://"+a+"/")
+		for _, url := range []string{"http://" + a + "/", "http://" + b + "/"} {
+			if resp, body := readAll(t, c, url); resp.StatusCode != 200 || body != "cli ok\n" {
+				t.Errorf("start %d, GET %s: %s %q", i, url, resp.Status, body)
+			}
+		}
+		if resp, body := readAll(t, unixClient, "http://gowsgi/"); resp.StatusCode != 200 || body != "cli ok\n" {
+			t.Errorf("start %d, over the unix socket: %s %q", i, resp.Status, body)
+		}
+		unixClient.CloseIdleConnections()
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		if code := p.wait(t, 30*time.Second); code != 0 {
+			t.Fatalf("start %d: exit code %d, want 0; output:\n%s", i, code, p.stderr.String())
+		}
+	}
+}
