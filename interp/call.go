@@ -82,20 +82,26 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,
 		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), &c.res)
 	for {
-		err := c.deliver()
-		if err != nil && req != nil {
-			c.finish(req)
-			return err
+		// After GW_DONE and GW_FAIL the C side has ended the request and
+		// dropped Go's reference to req: it must not be finished again.
+		if c.res.kind == C.GW_FAIL {
+			// Nothing of a failed call goes out: a list body with a bad
+			// item leaves the items before it in out, and they must not
+			// start a response that should be a clean 500.
+			return c.failure()
 		}
-		switch c.res.kind {
-		case C.GW_DONE:
+		err := c.deliver()
+		if c.res.kind == C.GW_DONE {
 			if c.res.err != nil {
 				c.logClose(takeErrorN(c.res.err, c.res.err_len))
 			}
 			return err
-		case C.GW_FAIL:
-			return c.failure()
-		case C.GW_FILE:
+		}
+		if err != nil {
+			c.finish(req)
+			return err
+		}
+		if c.res.kind == C.GW_FILE {
 			err := c.sendFile()
 			c.finish(req)
 			return err

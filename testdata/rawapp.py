@@ -533,6 +533,21 @@ def r_list_body(environ, start_response):
     return tuple(blocks) if _q(environ).get("tuple") else blocks
 
 
+def r_list_bad_item(environ, start_response):
+    """A list (or ?tuple=1) body whose second item is not bytes: the whole
+    body is known before anything is sent, so the client gets a clean 500."""
+    start_response("200 OK", list(TEXT))
+    return (b"ok", None) if _q(environ).get("tuple") else [b"ok", "not bytes"]
+
+
+def r_list_tail(environ, start_response):
+    """A list body whose first block is larger than the server's 32 KiB
+    buffer (it goes out alone) and whose small last block comes with the
+    end of the body."""
+    start_response("200 OK", list(TEXT))
+    return [b"x" * 40000, b"y" * 100]
+
+
 def r_no_body_status(environ, start_response):
     """?code=204|304 with a body the server must not send."""
     code = _q(environ)["code"]
@@ -702,6 +717,8 @@ ROUTES = {
     "/sleep": r_sleep,
     "/multithread": r_multithread,
     "/list_body": r_list_body,
+    "/list_bad_item": r_list_bad_item,
+    "/list_tail": r_list_tail,
     "/no_body_status": r_no_body_status,
     "/write_stream": r_write_stream,
     "/write_gone": r_write_gone,

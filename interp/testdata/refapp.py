@@ -37,6 +37,10 @@ def app(environ, start_response):
     if path == "/big":
         start_response("200 OK", [])
         return [b"y" * 100000, b"z" * 50000]
+    if path == "/tail":
+        # The small last block comes back with the end of the request.
+        start_response("200 OK", [])
+        return [b"y" * 100000, b"z" * 100]
     if path == "/gen":
         start_response("200 OK", [])
         return _gen(start_response, 5)

@@ -1,0 +1,70 @@
+package wsgi_test
+
+// Responses that go wrong half-way: a list body with a bad item, a client
+// gone as the last block of a list body goes out.
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// TestListBodyBadItem: a list or tuple body is all there before anything
+// goes out, so a bad item makes a clean 500, not a cut connection.
+func TestListBodyBadItem(t *testing.T) {
+	srv, rec := rawServer(t)
+	for _, target := range []string{"/list_bad_item", "/list_bad_item?tuple=1"} {
+		resp, body := rawRoundTrip(t, hostOf(srv), "GET "+target+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		if resp.StatusCode != 500 || string(body) != "Internal Server Error\n" {
+			t.Errorf("%s: %s %q; want a clean 500", target, resp.Status, body)
+		}
+	}
+	rec.waitLog(t, "WSGI app error", "not bytes")
+}
+
+// brokenWriter is a ResponseWriter whose client goes away once limit body
+// bytes have been written.
+type brokenWriter struct {
+	h     http.Header
+	n     int
+	limit int
+}
+
+func (w *brokenWriter) Header() http.Header { return w.h }
+func (w *brokenWriter) WriteHeader(int)     {}
+func (w *brokenWriter) Flush()              {}
+func (w *brokenWriter) Write(p []byte) (int, error) {
+	if w.n+len(p) > w.limit {
+		return 0, errors.New("write: broken pipe")
+	}
+	w.n += len(p)
+	return len(p), nil
+}
+
+// TestClientGoneAtLastListBlock: the last blocks of a list body come back
+// from Python together with the end of the request; a client gone as they
+// are written must not make Go end the request a second time (that freed
+// the request object twice and crashed the process, at once under the
+// debug interpreter: see TestRefcount's /gone-tail in interp/).
+func TestClientGoneAtLastListBlock(t *testing.T) {
+	app, _ := loadApp(t, "rawapp:app")
+	for i := 0; i < 200; i++ {
+		w := &brokenWriter{h: http.Header{}, limit: 40000}
+		func() {
+			defer func() {
+				if r := recover(); r != nil && r != http.ErrAbortHandler {
+					t.Fatalf("ServeHTTP panicked: %v", r)
+				}
+			}()
+			app.ServeHTTP(w, httptest.NewRequest("GET", "/list_tail", nil))
+		}()
+		if w.n != 40000 {
+			t.Fatalf("wrote %d bytes before the client went, want 40000", w.n)
+		}
+	}
+	resp, body := get(t, serve(t, app).URL+"/list_tail")
+	if resp.StatusCode != 200 || len(body) != 40100 {
+		t.Errorf("after: %s, %d bytes", resp.Status, len(body))
+	}
+}
