@@ -1,14 +1,51 @@
 package wsgi_test
 
-// Responses that go wrong half-way: a list body with a bad item, a client
-// gone as the last block of a list body goes out.
+// Requests and responses that go wrong half-way: a malformed chunked
+// request body, a list body with a bad item, a client gone as the last
+// block of a list body goes out.
 
 import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
+
+// TestMalformedChunkedBody: a chunked body that breaks its framing makes
+// wsgi.input raise; an app that lets the error escape before sending
+// anything gets its client a 400, not a cut connection or a 500.
+func TestMalformedChunkedBody(t *testing.T) {
+	srv, rec := rawServer(t)
+	head := func(target string) string {
+		return "POST " + target + " HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+	}
+	for _, tc := range []struct{ name, target, body string }{
+		{"size not hex", "/input?how=read_all", "zz\r\nabc\r\n0\r\n\r\n"},
+		{"negative size", "/input?how=read_all", "-3\r\nabc\r\n0\r\n\r\n"},
+		{"size too large", "/input?how=read_all", "fffffffffffffffff\r\nabc\r\n0\r\n\r\n"},
+		{"data longer than its size", "/input?how=read_all", "2\r\nabcdef\r\n0\r\n\r\n"},
+		{"no CRLF after data", "/input?how=read_all", "3\r\nabcXX0\r\n\r\n"},
+		{"bare LF size line", "/input?how=read_all", "3\nabc\r\n0\r\n\r\n"},
+		{"bad second chunk, read in pieces", "/input?how=read_n&n=2", "3\r\nabc\r\nq\r\n0\r\n\r\n"},
+		{"bad chunk after a good line", "/input?how=readline", "4\r\nab\nc\r\nxyz\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := rawExchange(t, hostOf(srv), head(tc.target)+tc.body)
+			h, body := splitRaw(t, raw)
+			if !strings.HasPrefix(h, "HTTP/1.1 400 ") || body != "Bad Request\n" {
+				t.Errorf("got\n%s\nwant 400 Bad Request with a plain body", raw)
+			}
+		})
+	}
+	rec.waitLog(t, "malformed request body; answered 400")
+
+	// A well-formed chunked body still reads.
+	raw := rawExchange(t, hostOf(srv), head("/input?how=read_all")+"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+	if !strings.HasPrefix(raw, "HTTP/1.1 200 ") || !strings.Contains(raw, `"body": "abcde"`) {
+		t.Errorf("well-formed chunked body:\n%s", raw)
+	}
+}
 
 // TestListBodyBadItem: a list or tuple body is all there before anything
 // goes out, so a bad item makes a clean 500, not a cut connection.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"runtime/cgo"
 	"syscall"
@@ -65,7 +66,9 @@ func (e *AppError) Error() string { return "WSGI app failed:\n" + e.Traceback }
 // the whole request body when it was read in advance, else stream is read
 // as the app asks (stream may be nil for no body). The response goes to w.
 // The error is an *AppError for a failing app, or wraps response.ErrClientGone;
-// close() has been called on the app's iterable in every case.
+// close() has been called on the app's iterable in every case. An app that
+// failed on a malformed request body (ErrBadRequestBody) before anything
+// was sent has had a 400 Bad Request written for it, and Run returns nil.
 func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []byte, stream io.Reader, w *response.Writer) error {
 	c.w, c.stream, c.cbErr = w, stream, nil
 	defer func() { c.w, c.stream = nil, nil }()
@@ -183,8 +186,20 @@ func field(p []byte) (string, []byte, bool) {
 	return string(p[4 : 4+n]), p[4+n:], true
 }
 
-// failure turns a GW_FAIL result into an *AppError.
+// failure turns a GW_FAIL result into an *AppError, or into the error of
+// a callback that made the app fail: the client gone, or a malformed
+// request body, answered 400 if nothing was sent yet (else the response is
+// cut short like for a client gone).
 func (c *Call) failure() error {
+	if c.cbErr != nil && errors.Is(c.cbErr, ErrBadRequestBody) {
+		if c.w.Error(http.StatusBadRequest) {
+			c.app.log.Info("malformed request body; answered 400", "err", c.cbErr,
+				"traceback", takeErrorN(c.res.err, c.res.err_len))
+			return nil
+		}
+		C.free(unsafe.Pointer(c.res.err))
+		return fmt.Errorf("%w: %w", response.ErrClientGone, c.cbErr)
+	}
 	if c.cbErr != nil && errors.Is(c.cbErr, response.ErrClientGone) {
 		C.free(unsafe.Pointer(c.res.err))
 		return c.cbErr

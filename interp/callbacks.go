@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
 	"runtime/cgo"
 	"unsafe"
 
@@ -36,10 +38,30 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) C.Py_ssize_t {
 			return 0
 		}
 		if err != nil {
-			c.cbErr = fmt.Errorf("%w: reading the request body: %v", response.ErrClientGone, err)
+			if malformedBody(err) {
+				c.cbErr = fmt.Errorf("%w: %v", ErrBadRequestBody, err)
+			} else {
+				c.cbErr = fmt.Errorf("%w: reading the request body: %v", response.ErrClientGone, err)
+			}
 			return -1
 		}
 	}
+}
+
+// ErrBadRequestBody wraps the error of a request body that is not what its
+// framing promised: a malformed chunked encoding, say. When the app lets the
+// resulting OSError from wsgi.input escape before anything was sent, the
+// client gets 400 Bad Request rather than a cut connection.
+var ErrBadRequestBody = errors.New("interp: malformed request body")
+
+// malformedBody reports whether err, from reading a request body, is the
+// client's framing at fault rather than the connection: net/http's chunked
+// reader and trailer errors are plain errors; a client gone is a net.Error,
+// io.ErrUnexpectedEOF or a closed or timed-out connection.
+func malformedBody(err error) bool {
+	var ne net.Error
+	return !errors.As(err, &ne) && !errors.Is(err, io.ErrUnexpectedEOF) &&
+		!errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 //export gowsgiWrite

@@ -32,6 +32,11 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 }
 func (w *failingWriter) Flush() {}
 
+// badBody fails as net/http's chunked reader does on a malformed body.
+type badBody struct{}
+
+func (badBody) Read([]byte) (int, error) { return 0, errors.New("malformed chunked encoding") }
+
 // TestRefcount runs every request path many times under Debian's debug
 // interpreter and checks that sys.gettotalrefcount() stays flat: a
 // reference leaked per request shows as growth of one per request or more.
@@ -50,7 +55,7 @@ func TestRefcount(t *testing.T) {
 	large := strings.Repeat("a longer line of request body input\n", 5000) // > pre-read limit: streamed
 	paths := []string{"/list", "/big", "/gen", "/lazy", "/genfail", "/firstfail", "/raise",
 		"/badstatus", "/badheader", "/caught", "/excinfo", "/write", "/file", "/bytesio",
-		"/errors", "/str", "/none", "/nostart", "/input", "/input-large", "/input-chunked", "/gone", "/gone-tail"}
+		"/errors", "/str", "/none", "/nostart", "/input", "/input-large", "/input-chunked", "/gone", "/gone-tail", "/input-bad"}
 	run := func(p string) {
 		var body io.Reader
 		switch p {
@@ -60,6 +65,9 @@ func TestRefcount(t *testing.T) {
 			p, body = "/input", strings.NewReader(large)
 		case "/input-chunked":
 			p, body = "/input", io.MultiReader(strings.NewReader(small)) // unknown length: streamed
+		case "/input-bad":
+			// A malformed chunked body: the app's OSError becomes a 400.
+			p, body = "/input", io.MultiReader(strings.NewReader(small), badBody{})
 		}
 		req := httptest.NewRequest("POST", p, body)
 		if p == "/input" && body != nil {

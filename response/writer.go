@@ -360,21 +360,30 @@ func (rw *Writer) Finish() error {
 // if nothing was sent yet, whatever the app gave to Start; it never shows
 // the app's error. It reports false, writing nothing, if the header already
 // went out; the caller should then abort the connection.
-func (rw *Writer) Error500() bool {
+func (rw *Writer) Error500() bool { return rw.Error(http.StatusInternalServerError) }
+
+// Error is [Writer.Error500] for another status: it writes a text/plain
+// response with the status text of code as its body, if nothing was sent
+// yet, and reports false, writing nothing, if the header already went out.
+func (rw *Writer) Error(code int) bool {
 	if rw.sent {
 		return false
 	}
+	body := http.StatusText(code) + "\n"
+	if code == http.StatusInternalServerError {
+		body = error500Body
+	}
 	h := rw.w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(error500Body)))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	rw.sent = true
-	rw.code = http.StatusInternalServerError
+	rw.code = code
 	rw.limit = -1
 	rw.noBody = true // nothing more from the app
-	rw.w.WriteHeader(http.StatusInternalServerError)
+	rw.w.WriteHeader(code)
 	if !rw.head {
-		if _, err := io.WriteString(rw.w, error500Body); err != nil {
+		if _, err := io.WriteString(rw.w, body); err != nil {
 			rw.clientError(err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -879,6 +880,34 @@ func TestError500(t *testing.T) {
 	}
 	if rec.Code != 200 || rec.Body.String() != "partial" {
 		t.Errorf("Error500 changed a sent response: %d %q", rec.Code, rec.Body)
+	}
+}
+
+func TestError(t *testing.T) {
+	for _, tc := range []struct {
+		method string
+		code   int
+		body   string
+	}{
+		{"GET", 400, "Bad Request\n"},
+		{"HEAD", 400, ""},
+		{"GET", 500, "Internal Server Error\n"},
+		{"GET", 503, "Service Unavailable\n"},
+	} {
+		rw, rec := newWriter(tc.method)
+		mustStart(t, rw, "200 OK", "Content-Type", "text/html", "Content-Length", "100")
+		if !rw.Error(tc.code) {
+			t.Fatalf("%s %d: Error = false before anything was sent", tc.method, tc.code)
+		}
+		res := rec.Result()
+		wantLen := strconv.Itoa(len(http.StatusText(tc.code)) + 1)
+		if res.StatusCode != tc.code || res.Header.Get("Content-Type") != "text/plain; charset=utf-8" ||
+			res.Header.Get("Content-Length") != wantLen || rec.Body.String() != tc.body {
+			t.Errorf("%s %d: got %d %v %q", tc.method, tc.code, res.StatusCode, res.Header, rec.Body)
+		}
+		if rw.Error(tc.code) || rw.Finish() != nil {
+			t.Errorf("%s %d: a second Error, or Finish, did not see the response as complete", tc.method, tc.code)
+		}
 	}
 }
 
