@@ -172,7 +172,9 @@ func run(cfg *config) error {
 			if useTLS {
 				err = srv.ServeTLS(ln, "", "")
 			} else {
-				err = srv.Serve(ln)
+				// Refuses requests whose framing a proxy could read
+				// otherwise (see framing.go).
+				err = srv.Serve(framingListener{ln})
 			}
 			if !errors.Is(err, http.ErrServerClosed) {
 				errc <- err

@@ -383,6 +383,78 @@ func TestCLIWorkers(t *testing.T) {
 	}
 }
 
+// TestCLIRequestFraming sends requests whose body framing a proxy in front
+// could read differently (request smuggling): each gets 400 and the
+// connection is closed, so nothing after it is taken as a request.
+// Well-framed requests on one connection, written in small pieces, are
+// all served.
+func TestCLIRequestFraming(t *testing.T) {
+	addr := freePort(t)
+	p := startGowsgi(t, nil, "--bind", addr, "--threads", "2", "--chdir", appDir, "app:app")
+	c := &http.Client{Timeout: 20 * time.Second}
+	waitReady(t, p, c, "http://"+addr+"/")
+
+	exchange := func(t *testing.T, req string, piece int) string {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		for i := 0; i < len(req); i += piece {
+			if _, err := io.WriteString(conn, req[i:min(i+piece, len(req))]); err != nil {
+				t.Fatal(err)
+			}
+			if piece < len(req) {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		conn.(*net.TCPConn).CloseWrite()
+		out, err := io.ReadAll(conn)
+		if err != nil {
+			t.Fatalf("reading the answer to %q: %v (got %q)", req, err, out)
+		}
+		return string(out)
+	}
+
+	const smuggled = "GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n"
+	for _, tc := range []struct{ name, req string }{
+		{"Content-Length and Transfer-Encoding", "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
+		{"Transfer-Encoding and Content-Length", "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n0\r\n\r\n" + smuggled},
+		{"Transfer-Encoding on HTTP/1.0", "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
+		{"obs-fold", "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" + smuggled},
+		{"after a good request", "GET / HTTP/1.1\r\nHost: h\r\n\r\n" +
+			"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := exchange(t, tc.req, len(tc.req))
+			if i := strings.Index(out, "HTTP/1.1 400 "); i < 0 || strings.Count(out[i:], "HTTP/1.") != 1 {
+				t.Errorf("answer %q; want 400 Bad Request as the last response, then the connection closed", out)
+			}
+			if strings.Contains(out, "/smuggled") || strings.Contains(out, "cli ok") && strings.Count(out, "HTTP/1.") == strings.Count(tc.req, "HTTP/1.") {
+				t.Errorf("the request after the bad one was served: %q", out)
+			}
+		})
+	}
+
+	// Well-framed bodies of every kind, one connection, in small pieces.
+	good := "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n" +
+		"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 63\r\n\r\n" +
+		"GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n" + // a body, not a request
+		"GET / HTTP/1.1\r\nHost: h\r\n\r\n" +
+		"POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nxy" +
+		"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+	for _, piece := range []int{len(good), 7, 1} {
+		out := exchange(t, good, piece)
+		if n := strings.Count(out, " 200 OK\r\n"); n != 5 || strings.Contains(out, " 400 ") ||
+			!strings.Contains(out, "\r\n\r\nabcde") || !strings.Contains(out, "\r\n\r\nGET / HTTP/1.1\r\nContent-Length: 1\r\n") ||
+			!strings.Contains(out, "\r\n\r\nxy") {
+			t.Errorf("written %d bytes at a time: %d responses of 200 (want 5):\n%s", piece, n, out)
+		}
+	}
+}
+
 // TestCLIMultipleBinds serves one app on two TCP addresses and a unix
 // socket. Each start is a fresh race: the first listener's Serve used to
 // set up HTTP/2 (filling srv.TLSConfig), after which another listener

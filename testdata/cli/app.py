@@ -41,5 +41,10 @@ def app(environ, start_response):
         }).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
+    if path == "/echo":
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"cli ok\n"]
