@@ -2,11 +2,14 @@ package wsgi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 
 	"github.com/gowsgi/wsgi"
 )
@@ -54,4 +57,96 @@ func ExampleWithScriptName() {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Print(string(body))
 	// Output: SCRIPT_NAME='/shop' PATH_INFO='/cart'
+}
+
+// WithEnviron hands what a Go middleware learned about a request to the
+// Python app: here the signed-in user as REMOTE_USER and a request id
+// under a key of the program's own. The app reads them from its environ
+// (Flask: request.environ["REMOTE_USER"]; Django's RemoteUserMiddleware
+// logs that user in).
+func ExampleWithEnviron() {
+	type userKey struct{}
+	app, err := wsgi.New("rawapp:app", wsgi.WithPythonPath("testdata"),
+		wsgi.WithEnviron(func(r *http.Request) map[string]string {
+			env := map[string]string{"myapp.request_id": r.Header.Get("X-Request-Id")}
+			if user, ok := r.Context().Value(userKey{}).(string); ok {
+				env["REMOTE_USER"] = user
+			}
+			return env
+		}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.Close(context.Background())
+
+	// The Go middleware in front: it authenticates the request and puts
+	// the user in the request's context.
+	auth := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "Bearer alice-token" {
+			r = r.WithContext(context.WithValue(r.Context(), userKey{}, "alice"))
+		}
+		r.Header.Del("Authorization") // the app needs the user, not the credential
+		app.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(auth)
+	defer srv.Close()
+
+	req, _ := http.NewRequest("GET", srv.URL+"/environ", nil)
+	req.Header.Set("Authorization", "Bearer alice-token")
+	req.Header.Set("X-Request-Id", "req-42")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// The testdata app answers with its environ as JSON.
+	var environ map[string]struct{ Value any }
+	if err := json.NewDecoder(resp.Body).Decode(&environ); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("REMOTE_USER:", environ["REMOTE_USER"].Value)
+	fmt.Println("myapp.request_id:", environ["myapp.request_id"].Value)
+	_, sawToken := environ["HTTP_AUTHORIZATION"]
+	fmt.Println("HTTP_AUTHORIZATION present:", sawToken)
+	// Output:
+	// REMOTE_USER: alice
+	// myapp.request_id: req-42
+	// HTTP_AUTHORIZATION present: false
+}
+
+// Keys the server sets itself are refused: PEP 3333's CGI variables
+// (REQUEST_METHOD, PATH_INFO, SERVER_NAME, …), any "wsgi." key, and any
+// "HTTP_" key, which would pass for a header the client sent. Such a
+// request is answered 500 and the reason is logged.
+func ExampleWithEnviron_refused() {
+	// A logger without times, so that this example's output is stable.
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		Level: slog.LevelWarn,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	app, err := wsgi.New("hello:app", wsgi.WithPythonPath("testdata"), wsgi.WithLogger(logger),
+		wsgi.WithEnviron(func(r *http.Request) map[string]string {
+			return map[string]string{"HTTP_X_USER": "alice"} // wrong: use REMOTE_USER or a key of your own
+		}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.Close(context.Background())
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.Status)
+	// Output:
+	// level=ERROR msg="WSGI environ refused" method=GET uri=/ err="wsgi: EnvironFunc may not set \"HTTP_X_USER\": HTTP_ keys are request headers and setting one would spoof it; use a key of your own like \"myapp.x_user\""
+	// 500 Internal Server Error
 }
