@@ -18,6 +18,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +49,10 @@ type site struct {
 	Root   string // the server's root URL
 	Prefix string // "" or like "/legacy"
 	logs   *syncBuffer
+	// sendfiles counts responses whose body reached the connection as an
+	// *os.File through io.ReaderFrom: the path on which net/http uses
+	// sendfile(2).
+	sendfiles *atomic.Int64
 }
 
 // newSite serves newServer on a real port, with the Flask app mounted at mount.
@@ -64,7 +69,10 @@ func newSite(t *testing.T, mount string) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	sendfiles := new(atomic.Int64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(fileSpy{w, sendfiles}, r)
+	}))
 	t.Cleanup(func() {
 		srv.Close()
 		if t.Failed() {
@@ -72,7 +80,29 @@ func newSite(t *testing.T, mount string) *site {
 		}
 	})
 	prefix := strings.TrimSuffix(mount, "/")
-	return &site{URL: srv.URL + prefix, Root: srv.URL, Prefix: prefix, logs: logs}
+	return &site{URL: srv.URL + prefix, Root: srv.URL, Prefix: prefix, logs: logs, sendfiles: sendfiles}
+}
+
+// fileSpy sits between the server and the program and counts the bodies
+// handed to ReadFrom as a file. gowsgi sends a wsgi.file_wrapper of a real
+// file that way, and only that way: an iterated body arrives through Write.
+// The program's middleware must pass ReadFrom on for this to happen.
+type fileSpy struct {
+	http.ResponseWriter
+	files *atomic.Int64
+}
+
+func (s fileSpy) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s fileSpy) ReadFrom(src io.Reader) (int64, error) {
+	r := src
+	if lr, ok := r.(*io.LimitedReader); ok {
+		r = lr.R
+	}
+	if _, ok := r.(*os.File); ok {
+		s.files.Add(1)
+	}
+	return s.ResponseWriter.(io.ReaderFrom).ReadFrom(src)
 }
 
 // mounts runs f for the Flask app at the root and under a prefix.
@@ -334,6 +364,7 @@ func TestUploadDownload(t *testing.T) {
 			t.Errorf("Go's upload list lacks the file: %s", r.Body)
 		}
 
+		files := s.sendfiles.Load()
 		r = do(t, nil, "GET", s.URL+"/download/report_2024.bin", "", nil)
 		wantStatus(t, r, 200)
 		if !bytes.Equal(r.Body, data) {
@@ -345,6 +376,11 @@ func TestUploadDownload(t *testing.T) {
 		// send_file handed the file to the server's wsgi.file_wrapper.
 		if bt := r.Header.Get("X-Body-Type"); bt != "gowsgi.FileWrapper" {
 			t.Errorf("send_file's body is a %s, want gowsgi.FileWrapper (wsgi.file_wrapper)", bt)
+		}
+		// ... and the server sent the file itself, not blocks read by
+		// Python.
+		if n := s.sendfiles.Load() - files; n != 1 {
+			t.Errorf("the download reached the connection as a file %d times, want 1 (sendfile path not taken)", n)
 		}
 		if cd := r.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment") {
 			t.Errorf("Content-Disposition %q", cd)
