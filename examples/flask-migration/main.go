@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -49,8 +50,12 @@ func main() {
 	pydir := flag.String("pydir", defaultPyDir(), "directory holding legacy/app.py")
 	mount := flag.String("mount", "/", `mount the Flask app here ("/" or a prefix like "/legacy/")`)
 	uploads := flag.String("uploads", filepath.Join(os.TempDir(), "gowsgi-flask-uploads"), "upload directory")
-	keys := flag.String("api-keys", os.Getenv("API_KEYS"), "bearer tokens as user:token,user:token (default $API_KEYS)")
+	// No flag default from $API_KEYS: -h would print the tokens.
+	keys := flag.String("api-keys", "", "bearer tokens as user:token,user:token (default $API_KEYS; prefer the variable: flags show in ps)")
 	flag.Parse()
+	if *keys == "" {
+		*keys = os.Getenv("API_KEYS")
+	}
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	apiKeys, err := parseKeys(*keys)
@@ -216,16 +221,19 @@ func withIdentity(keys map[string]string, log *slog.Logger, next http.Handler) h
 	})
 }
 
-// checkToken finds the user of "Bearer TOKEN", comparing every token in
-// constant time.
+// checkToken finds the user of "Bearer TOKEN", comparing it with every
+// token in constant time. The SHA-256 digests are compared, as
+// ConstantTimeCompare returns at once on a length mismatch.
 func checkToken(keys map[string]string, auth string) (string, bool) {
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok {
 		return "", false
 	}
+	got := sha256.Sum256([]byte(tok))
 	var user string
 	for k, u := range keys {
-		if subtle.ConstantTimeCompare([]byte(k), []byte(tok)) == 1 {
+		want := sha256.Sum256([]byte(k))
+		if subtle.ConstantTimeCompare(want[:], got[:]) == 1 {
 			user = u
 		}
 	}
