@@ -191,9 +191,7 @@ func (a *auth) renderLogin(w http.ResponseWriter, status int, next, user, msg st
 
 func (a *auth) login(w http.ResponseWriter, r *http.Request) {
 	user, pass, next := r.PostFormValue("username"), r.PostFormValue("password"), safeNext(r.PostFormValue("next"))
-	okUser := subtle.ConstantTimeCompare([]byte(user), []byte(a.cfg.AdminUser))
-	okPass := subtle.ConstantTimeCompare([]byte(pass), []byte(a.cfg.AdminPassword))
-	if okUser&okPass != 1 {
+	if equal(user, a.cfg.AdminUser)&equal(pass, a.cfg.AdminPassword) != 1 {
 		a.cfg.Log.Warn("failed sign-in", "user", user, "remote", r.RemoteAddr)
 		a.renderLogin(w, http.StatusUnauthorized, next, user, "Wrong user name or password.")
 		return
@@ -205,6 +203,15 @@ func (a *auth) login(w http.ResponseWriter, r *http.Request) {
 	})
 	a.cfg.Log.Info("signed in", "user", user, "remote", r.RemoteAddr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// equal compares a and b in constant time, whatever their lengths: it
+// compares their SHA-256 digests (ConstantTimeCompare alone returns at once
+// when the lengths differ, which tells the password's length). It returns
+// 1 if they are equal, else 0.
+func equal(a, b string) int {
+	x, y := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(x[:], y[:])
 }
 
 func (a *auth) logout(w http.ResponseWriter, r *http.Request) {
