@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,10 +158,6 @@ func (a *App) serve(s *slot, w http.ResponseWriter, r *http.Request, body []byte
 	}
 	s.w.Reset(w, r)
 
-	// One Python thread from the app call to close(): Django's connections
-	// and threading.local are per thread.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	err := s.call.Run(r.Context(), s.env, flags, body, stream, &s.w)
 
 	if err == nil {

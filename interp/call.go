@@ -14,8 +14,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/cgo"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/gowsgi/wsgi/environ"
@@ -42,11 +44,20 @@ type Call struct {
 	w      *response.Writer
 	stream io.Reader
 	cbErr  error // what went wrong in a callback
+
+	spare   []byte     // the other out buffer, while one is being transmitted
+	pending bool       // a block is being transmitted (see transmit)
+	done    chan error // its result
+
+	took  bool        // this request holds the gate's token (see gate.go)
+	timer *time.Timer // for waiting at the gate
 }
 
 // NewCall returns a Call for a.
 func (a *App) NewCall() *Call {
-	c := &Call{app: a, out: make([]byte, OutSize)}
+	c := &Call{app: a, out: make([]byte, OutSize), timer: time.NewTimer(time.Hour),
+		spare: make([]byte, OutSize), done: make(chan error, 1)}
+	c.timer.Stop()
 	c.handle = cgo.NewHandle(c)
 	return c
 }
@@ -81,52 +92,127 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	if body == nil && stream != nil {
 		isStream = 1
 	}
+	// The app call, its blocks and close() run on one OS thread, so on one
+	// Python thread: Django's connections and threading.local are per
+	// thread. The thread is locked only once the gate has let us in: a
+	// goroutine parked while locked costs two thread switches to wake.
+	c.took = entry.enter(c.timer)
+	runtime.LockOSThread()
+	locked := true
+	unlock := func() {
+		if locked {
+			runtime.UnlockOSThread() // done with Python: the rest is Go's
+			locked = false
+		}
+	}
+	defer unlock()
+	defer c.leave()
 	req := C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
 		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,
 		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), &c.res)
 	for {
-		// After GW_DONE and GW_FAIL the C side has ended the request and
-		// dropped Go's reference to req: it must not be finished again.
-		if c.res.kind == C.GW_FAIL {
-			// Nothing of a failed call goes out: a list body with a bad
-			// item leaves the items before it in out, and they must not
-			// start a response that should be a clean 500.
+		switch c.res.kind {
+		case C.GW_FAIL:
+			// The C side has ended the request (Go must not end it
+			// again). Nothing of a failed call goes out: a list body
+			// with a bad item leaves the items before it in out, and
+			// they must not start a response that should be a clean 500.
+			c.leave()
+			unlock()
+			c.join()
 			return c.failure()
-		}
-		err := c.deliver()
-		if c.res.kind == C.GW_DONE {
+		case C.GW_DONE:
+			c.leave()
+			unlock()
+			err := c.join()
+			if err == nil {
+				err = c.deliver(&c.res, c.out)
+			}
 			if c.res.err != nil {
 				c.logClose(takeErrorN(c.res.err, c.res.err_len))
 			}
 			return err
+		case C.GW_FILE:
+			c.leave()
+			err := c.join()
+			if err == nil {
+				err = c.deliver(&c.res, c.out)
+			}
+			if err == nil {
+				err = c.sendFile()
+			}
+			c.finish(req)
+			return err
+		}
+		// GW_MORE: the block must be on its way to the client before the
+		// next is asked for (PEP 3333): written and flushed here, or being
+		// transmitted by another goroutine while Python makes the next.
+		// The first block, with the headers, goes the second way when it
+		// was copied into out, and the request keeps the gate's token for
+		// the next call: the common response of one block in an iterator
+		// (Flask, Django) then passes the gate once, and its StopIteration
+		// and close() overlap the write. Later blocks go the first way, so
+		// a long stream never holds the token for long.
+		err := c.join()
+		if err == nil && ctx.Err() != nil {
+			err = fmt.Errorf("%w: %v", response.ErrClientGone, ctx.Err())
+		}
+		if err == nil && c.res.ext_len == 0 && c.res.hdr_len > 0 {
+			c.transmit()
+		} else {
+			c.leave()
+			if err == nil {
+				err = c.deliver(&c.res, c.out)
+			}
+			if err == nil {
+				err = w.Flush() // wraps response.ErrClientGone
+			}
 		}
 		if err != nil {
+			c.leave()
 			c.finish(req)
 			return err
-		}
-		if c.res.kind == C.GW_FILE {
-			err := c.sendFile()
-			c.finish(req)
-			return err
-		}
-		// GW_MORE: the block goes out before the next is asked for.
-		if err := w.Flush(); err != nil {
-			c.finish(req)
-			return err // wraps response.ErrClientGone
-		}
-		if ctx.Err() != nil {
-			c.finish(req)
-			return fmt.Errorf("%w: %v", response.ErrClientGone, ctx.Err())
 		}
 		C.gw_next(req, (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), &c.res)
 	}
 }
 
+// transmit starts delivering the block in c.out, and its flush, on another
+// goroutine, and gives the Call the other buffer for the next block. join
+// waits for it.
+func (c *Call) transmit() {
+	res, out := c.res, c.out
+	c.out, c.spare = c.spare, c.out
+	c.pending = true
+	go func() {
+		err := c.deliver(&res, out)
+		if err == nil {
+			err = c.w.Flush()
+		}
+		c.done <- err
+	}()
+}
+
+// join waits for the block being transmitted, if any, and returns the error
+// of its delivery.
+func (c *Call) join() error {
+	if !c.pending {
+		return nil
+	}
+	c.pending = false
+	return <-c.done
+}
+
+// leave gives back the gate's token, if the request holds it.
+func (c *Call) leave() {
+	entry.leave(c.took)
+	c.took = false
+}
+
 // deliver hands what the last C call produced to the response writer.
-func (c *Call) deliver() error {
-	r := &c.res
+func (c *Call) deliver(r *C.gw_result, out []byte) error {
 	if r.hdr_len > 0 {
-		if err := c.start(c.out[:r.hdr_len]); err != nil {
+		if err := c.start(out[:r.hdr_len]); err != nil {
 			return err
 		}
 		if r.body_len >= 0 {
@@ -134,7 +220,7 @@ func (c *Call) deliver() error {
 		}
 	}
 	if r.out_len > r.hdr_len {
-		if _, err := c.w.Write(c.out[r.hdr_len:r.out_len]); err != nil {
+		if _, err := c.w.Write(out[r.hdr_len:r.out_len]); err != nil {
 			return err // wraps response.ErrClientGone
 		}
 	}

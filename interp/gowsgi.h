@@ -35,6 +35,7 @@ typedef struct gw_req gw_req;
 int gw_init(const char *program, const char *bootstrap, char **err);
 void gw_finalize(void);
 int gw_version(void);
+int gw_gil_locked(void); /* gil.c: 1 held, 0 free, -1 unknown */
 
 /* app.c: loading apps and their per-app state. */
 PyObject *gw_load(const char *spec, char **err);
