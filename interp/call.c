@@ -219,6 +219,10 @@ static PyObject *next_block(gw_req *req)
 	return b;
 }
 
+/* HOLD_MAX bounds a block kept alive in gw_result.hold between requests;
+ * a larger last block costs Go one more call instead. */
+#define HOLD_MAX (256 << 10)
+
 /* produce fills res with the next non-empty block (headers first, if they
  * have not gone yet), or ends the request. */
 static void produce(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
@@ -255,9 +259,16 @@ static void produce(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 			req->pos--;
 			Py_DECREF(b);
 		} else {
-			req->block = b; /* lent to Go without a copy */
-			res->ext = PyBytes_AS_STRING(b);
+			res->ext = PyBytes_AS_STRING(b); /* lent to Go without a copy */
 			res->ext_len = n;
+			if (req->iter == NULL && req->pos >= PySequence_Fast_GET_SIZE(req->result) &&
+			    n <= HOLD_MAX) {
+				/* The list's last item: end the request now, in this
+				 * call, and keep the block alive for Go in res. */
+				res->hold = b;
+				goto end;
+			}
+			req->block = b;
 		}
 		res->kind = GW_MORE;
 		return;
@@ -267,6 +278,7 @@ static void produce(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 	/* The end: out may still hold the last blocks of a list. */
 	if (put_headers(req, out, cap, res) < 0)
 		goto failed;
+end:
 	/* The response is whole: a failing close() is logged (res->err), it
 	 * does not spoil what the client gets. */
 	if (close_result(req) < 0)
@@ -278,14 +290,20 @@ failed:
 	fail(req, res);
 }
 
-/* sequence_length is the total size of a list or tuple of bytes, or -1. */
+/* sequence_length is the total size of a list or tuple of bytes, or -1
+ * with TypeError raised for an item that is not bytes: nothing of such a
+ * body may go out. */
 static long long sequence_length(PyObject *seq)
 {
 	long long total = 0;
 	for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
 		PyObject *b = PySequence_Fast_GET_ITEM(seq, i);
-		if (!PyBytes_Check(b))
+		if (!PyBytes_Check(b)) {
+			PyErr_Format(PyExc_TypeError,
+				"the WSGI app's body %.20s holds %.100s at index %zd, not bytes",
+				Py_TYPE(seq)->tp_name, Py_TYPE(b)->tp_name, i);
 			return -1;
+		}
 		total += PyBytes_GET_SIZE(b);
 	}
 	return total;
@@ -314,6 +332,7 @@ gw_req *gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_
 	res->err = NULL;
 	res->err_len = 0;
 	gw_acquire();
+	Py_CLEAR(res->hold); /* Go is done with the last request's block */
 	req = PyObject_New(gw_req, &gw_ReqType);
 	if (req == NULL) {
 		fail(NULL, res);
@@ -346,7 +365,8 @@ gw_req *gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_
 		goto out;
 	}
 	if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) {
-		res->body_len = sequence_length(result);
+		if ((res->body_len = sequence_length(result)) < 0)
+			goto failed;
 	} else if ((req->iter = PyObject_GetIter(result)) == NULL) {
 		PyErr_Clear();
 		PyErr_Format(PyExc_TypeError, "the WSGI app returned %.100s, which is not an iterable of bytes",
@@ -370,6 +390,16 @@ void gw_next(gw_req *req, char *out, Py_ssize_t out_cap, gw_result *res)
 	res->err_len = 0;
 	gw_acquire();
 	produce(req, out, out_cap, res);
+	gw_release();
+}
+
+/* gw_drop_hold releases the block res may still hold (see gw_result). */
+void gw_drop_hold(gw_result *res)
+{
+	if (res->hold == NULL)
+		return;
+	gw_acquire();
+	Py_CLEAR(res->hold);
 	gw_release();
 }
 

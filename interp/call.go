@@ -30,9 +30,8 @@ const OutSize = 32 << 10
 
 // Call runs requests through an App, one at a time. It holds the buffers a
 // request needs, so a server keeps one Call per concurrent request slot.
-// The goroutine using a Call should be locked to its OS thread
-// (runtime.LockOSThread) for the whole of Run, so the app, its iterable and
-// close() all see one Python thread.
+// Run keeps the app call, its iterable and close() on one OS thread, so
+// they all see one Python thread.
 type Call struct {
 	app    *App
 	handle cgo.Handle // to this Call, for the C side's callbacks
@@ -45,25 +44,24 @@ type Call struct {
 	stream io.Reader
 	cbErr  error // what went wrong in a callback
 
-	spare   []byte     // the other out buffer, while one is being transmitted
-	pending bool       // a block is being transmitted (see transmit)
-	done    chan error // its result
-
 	took  bool        // this request holds the gate's token (see gate.go)
 	timer *time.Timer // for waiting at the gate
 }
 
 // NewCall returns a Call for a.
 func (a *App) NewCall() *Call {
-	c := &Call{app: a, out: make([]byte, OutSize), timer: time.NewTimer(time.Hour),
-		spare: make([]byte, OutSize), done: make(chan error, 1)}
+	c := &Call{app: a, out: make([]byte, OutSize), timer: time.NewTimer(time.Hour)}
 	c.timer.Stop()
 	c.handle = cgo.NewHandle(c)
 	return c
 }
 
-// Free releases the Call's handle. It must not be used afterwards.
-func (c *Call) Free() { c.handle.Delete() }
+// Free releases the Call's handle and the last block it may still hold
+// for the writer. It must not be used afterwards.
+func (c *Call) Free() {
+	C.gw_drop_hold(&c.res)
+	c.handle.Delete()
+}
 
 // AppError is an exception raised by the app (or a response it gave that
 // breaks PEP 3333), with Python's traceback.
@@ -119,54 +117,40 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 			// they must not start a response that should be a clean 500.
 			c.leave()
 			unlock()
-			c.join()
 			return c.failure()
 		case C.GW_DONE:
 			c.leave()
 			unlock()
-			err := c.join()
-			if err == nil {
-				err = c.deliver(&c.res, c.out)
-			}
+			err := c.deliver()
 			if c.res.err != nil {
 				c.logClose(takeErrorN(c.res.err, c.res.err_len))
 			}
 			return err
 		case C.GW_FILE:
 			c.leave()
-			err := c.join()
-			if err == nil {
-				err = c.deliver(&c.res, c.out)
-			}
+			err := c.deliver()
 			if err == nil {
 				err = c.sendFile()
 			}
 			c.finish(req)
 			return err
 		}
-		// GW_MORE: the block must be on its way to the client before the
-		// next is asked for (PEP 3333): written and flushed here, or being
-		// transmitted by another goroutine while Python makes the next.
-		// The first block, with the headers, goes the second way when it
-		// was copied into out, and the request keeps the gate's token for
-		// the next call: the common response of one block in an iterator
-		// (Flask, Django) then passes the gate once, and its StopIteration
-		// and close() overlap the write. Later blocks go the first way, so
-		// a long stream never holds the token for long.
-		err := c.join()
+		// GW_MORE: the block goes out before the next is asked for. A
+		// request keeps the gate's token while it sends its first block,
+		// with the headers, and asks for the next: the common response
+		// of one block in an iterator (Flask, Django) then passes the
+		// gate once, and its StopIteration and close() do not queue
+		// behind other requests. Later blocks give the token back first,
+		// so a long stream never holds it for long.
+		if c.res.hdr_len == 0 || c.res.ext_len > 0 {
+			c.leave()
+		}
+		err := c.deliver()
+		if err == nil {
+			err = w.Flush() // wraps response.ErrClientGone
+		}
 		if err == nil && ctx.Err() != nil {
 			err = fmt.Errorf("%w: %v", response.ErrClientGone, ctx.Err())
-		}
-		if err == nil && c.res.ext_len == 0 && c.res.hdr_len > 0 {
-			c.transmit()
-		} else {
-			c.leave()
-			if err == nil {
-				err = c.deliver(&c.res, c.out)
-			}
-			if err == nil {
-				err = w.Flush() // wraps response.ErrClientGone
-			}
 		}
 		if err != nil {
 			c.leave()
@@ -177,32 +161,6 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	}
 }
 
-// transmit starts delivering the block in c.out, and its flush, on another
-// goroutine, and gives the Call the other buffer for the next block. join
-// waits for it.
-func (c *Call) transmit() {
-	res, out := c.res, c.out
-	c.out, c.spare = c.spare, c.out
-	c.pending = true
-	go func() {
-		err := c.deliver(&res, out)
-		if err == nil {
-			err = c.w.Flush()
-		}
-		c.done <- err
-	}()
-}
-
-// join waits for the block being transmitted, if any, and returns the error
-// of its delivery.
-func (c *Call) join() error {
-	if !c.pending {
-		return nil
-	}
-	c.pending = false
-	return <-c.done
-}
-
 // leave gives back the gate's token, if the request holds it.
 func (c *Call) leave() {
 	entry.leave(c.took)
@@ -210,7 +168,8 @@ func (c *Call) leave() {
 }
 
 // deliver hands what the last C call produced to the response writer.
-func (c *Call) deliver(r *C.gw_result, out []byte) error {
+func (c *Call) deliver() error {
+	r, out := &c.res, c.out
 	if r.hdr_len > 0 {
 		if err := c.start(out[:r.hdr_len]); err != nil {
 			return err

@@ -26,9 +26,6 @@ import (
 func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) C.Py_ssize_t {
 	c := cgo.Handle(call).Value().(*Call)
 	c.leave() // waiting on the client: let other requests into Python
-	if c.cbErr = c.join(); c.cbErr != nil {
-		return -1
-	}
 	if c.stream == nil {
 		return 0
 	}
@@ -72,9 +69,6 @@ func malformedBody(err error) bool {
 func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.char, n C.Py_ssize_t) C.int {
 	c := cgo.Handle(call).Value().(*Call)
 	c.leave() // writing to the client: let other requests into Python
-	if c.cbErr = c.join(); c.cbErr != nil {
-		return -1
-	}
 	if hdrLen > 0 {
 		if err := c.start(unsafe.Slice((*byte)(unsafe.Pointer(hdr)), int(hdrLen))); err != nil {
 			c.cbErr = err

@@ -16,13 +16,15 @@ int gw_gil_locked(void)
 #include "internal/pycore_interp.h"
 int gw_gil_locked(void)
 {
-	return _Py_atomic_load_relaxed(&PyInterpreterState_Main()->ceval.gil->locked);
+	PyInterpreterState *interp = PyInterpreterState_Main();
+	return interp ? _Py_atomic_load_relaxed(&interp->ceval.gil->locked) : -1;
 }
 #elif PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
 #include "internal/pycore_interp.h"
 int gw_gil_locked(void)
 {
-	return _Py_atomic_load_int_relaxed(&PyInterpreterState_Main()->ceval.gil->locked);
+	PyInterpreterState *interp = PyInterpreterState_Main();
+	return interp ? _Py_atomic_load_int_relaxed(&interp->ceval.gil->locked) : -1;
 }
 #else
 int gw_gil_locked(void)

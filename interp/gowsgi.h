@@ -27,6 +27,9 @@ typedef struct {
 	long long fd_off;
 	char *err;            /* a traceback, malloc'd: Go copies and frees it */
 	Py_ssize_t err_len;
+	PyObject *hold;       /* owned: the ext block of a request already ended
+			       * (GW_DONE), kept alive for Go until the next call
+			       * with this result, or gw_drop_hold */
 } gw_result;
 
 typedef struct gw_req gw_req;
@@ -52,6 +55,7 @@ gw_req *gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_
 		 uintptr_t call, char *out, Py_ssize_t out_cap, gw_result *res);
 void gw_next(gw_req *req, char *out, Py_ssize_t out_cap, gw_result *res);
 char *gw_finish(gw_req *req);
+void gw_drop_hold(gw_result *res);
 
 /* Internal, shared between the C files. */
 extern PyObject *gw_keys[256];   /* interned environ keys, by id */
