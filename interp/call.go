@@ -17,7 +17,6 @@ import (
 	"runtime"
 	"runtime/cgo"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"github.com/gowsgi/wsgi/environ"
@@ -44,14 +43,12 @@ type Call struct {
 	stream io.Reader
 	cbErr  error // what went wrong in a callback
 
-	took  bool        // this request holds the gate's token (see gate.go)
-	timer *time.Timer // for waiting at the gate
+	took bool // this request holds the gate's token (see gate.go)
 }
 
 // NewCall returns a Call for a.
 func (a *App) NewCall() *Call {
-	c := &Call{app: a, out: make([]byte, OutSize), timer: time.NewTimer(time.Hour)}
-	c.timer.Stop()
+	c := &Call{app: a, out: make([]byte, OutSize)}
 	c.handle = cgo.NewHandle(c)
 	return c
 }
@@ -94,7 +91,7 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	// Python thread: Django's connections and threading.local are per
 	// thread. The thread is locked only once the gate has let us in: a
 	// goroutine parked while locked costs two thread switches to wake.
-	c.took = entry.enter(c.timer)
+	c.took = entry.enter()
 	runtime.LockOSThread()
 	locked := true
 	unlock := func() {

@@ -5,7 +5,10 @@ package interp
 */
 import "C"
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // The gate keeps requests that want the GIL waiting in Go, not in C.
 //
@@ -24,48 +27,75 @@ import "time"
 // released, and then other requests should run Python at once, not queue
 // behind it. So a request that finds the token taken but the GIL free goes
 // into C without the token; one that finds both taken waits for the token,
-// looking at the GIL again now and then (first after recheckMin, backing
-// off to recheckMax), since the holder may start waiting on I/O at any
-// moment.
+// and while any wait a watcher looks at the GIL every watchEvery, letting
+// the longest waiting request in when the holder has begun to wait on I/O.
+// (A waiter that looked at the GIL itself now and then would lose its place
+// in the queue each time: the tail latency showed it.)
 type gate struct {
-	tok chan struct{} // buffered, capacity 1: full while someone holds the token
+	tok      chan struct{} // buffered, capacity 1: full while someone holds the token
+	pass     chan struct{} // the watcher lets a waiter in beside the holder
+	waiting  atomic.Int32  // goroutines waiting in enter
+	watching atomic.Bool   // a watcher goroutine runs
 }
 
-const (
-	recheckMin = 200 * time.Microsecond
-	recheckMax = 2 * time.Millisecond
-)
+// watchEvery is how often the watcher looks at the GIL while requests
+// wait: a Flask or Django request computes for 50–150 µs here, a database
+// query or a sleep leaves the GIL free for milliseconds.
+const watchEvery = 100 * time.Microsecond
 
 // entry is the process's gate: one interpreter, one GIL.
-var entry = gate{tok: make(chan struct{}, 1)}
+var entry = gate{tok: make(chan struct{}, 1), pass: make(chan struct{})}
 
 // enter waits for the token, or for a moment when it is held but the GIL
 // is free. It reports whether it took the token; if it did, the caller
-// must leave. t is the caller's own stopped timer.
-func (g *gate) enter(t *time.Timer) bool {
+// must leave. Waiters are served in the order they came.
+func (g *gate) enter() bool {
 	select {
 	case g.tok <- struct{}{}:
 		return true
 	default:
 	}
-	wait := recheckMin
+	if gilLocked() != 1 {
+		// Free: the holder waits on I/O, go in beside it. Unknown (a
+		// Python whose GIL gil.c cannot read): don't queue at all.
+		return false
+	}
+	g.waiting.Add(1)
+	defer g.waiting.Add(-1)
+	if g.watching.CompareAndSwap(false, true) {
+		go g.watch()
+	}
+	select {
+	case g.tok <- struct{}{}:
+		return true
+	case <-g.pass:
+		return false
+	}
+}
+
+// watch runs while requests wait, and lets the longest waiting one in
+// whenever it finds the token held but the GIL free: the holder has begun
+// to wait on I/O since the others queued.
+func (g *gate) watch() {
+	t := time.NewTimer(watchEvery)
+	defer t.Stop()
 	for {
-		switch gilLocked() {
-		case 0:
-			return false // the holder waits on I/O: go in beside it
-		case -1:
-			if wait > recheckMin {
-				return false // no way to look: don't queue for long
+		<-t.C
+		if g.waiting.Load() == 0 {
+			g.watching.Store(false)
+			// A waiter that came between the Load and the Store saw a
+			// watcher and started none: keep watching for it.
+			if g.waiting.Load() == 0 || !g.watching.CompareAndSwap(false, true) {
+				return
 			}
 		}
-		t.Reset(wait)
-		select {
-		case g.tok <- struct{}{}:
-			t.Stop() // a stale tick (Go < 1.23 timers) only costs a look
-			return true
-		case <-t.C:
+		if len(g.tok) == 1 && gilLocked() == 0 {
+			select {
+			case g.pass <- struct{}{}:
+			default:
+			}
 		}
-		wait = min(2*wait, recheckMax)
+		t.Reset(watchEvery)
 	}
 }
 
