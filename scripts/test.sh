@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# install-deps.sh installed Chromium: the browser test must run, not skip.
+export GOWSGI_REQUIRE_BROWSER=1
 
 echo "== go vet"
 go vet ./...

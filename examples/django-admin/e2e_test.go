@@ -43,6 +43,9 @@ func findChromium() (string, error) {
 func TestAdminInBrowser(t *testing.T) {
 	chrome, err := findChromium()
 	if err != nil {
+		if os.Getenv("GOWSGI_REQUIRE_BROWSER") != "" {
+			t.Fatalf("chromium not found, and GOWSGI_REQUIRE_BROWSER is set (as CI sets it): %v", err)
+		}
 		t.Skipf("chromium not found: install it with apt-get install -y chromium (see README): %v", err)
 	}
 	base := site(t)
