@@ -116,8 +116,12 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 			unlock()
 			return c.failure()
 		case C.GW_DONE:
+			held := c.took
 			c.leave()
 			unlock()
+			if held {
+				entry.handOver()
+			}
 			err := c.deliver()
 			if c.res.err != nil {
 				c.logClose(takeErrorN(c.res.err, c.res.err_len))
