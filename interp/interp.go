@@ -2,7 +2,7 @@ package interp
 
 /*
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE
+#define _GNU_SOURCE 1 // as pyconfig.h defines it
 #endif
 #include <dlfcn.h>
 #include <stdlib.h>
