@@ -23,6 +23,34 @@ func TestGILLocked(t *testing.T) {
 	}
 }
 
+// spin runs a request of testdata/spinapp.py, which computes for 0.3 s
+// holding the GIL, and returns its result and what it sent.
+func spin(t *testing.T) (<-chan error, *httptest.ResponseRecorder) {
+	t.Helper()
+	dir, _ := filepath.Abs("testdata")
+	a, err := Load("spinapp:app", AppOptions{PythonPath: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.NewCall()
+	r := httptest.NewRequest("GET", "/", nil)
+	rec := httptest.NewRecorder()
+	w := new(response.Writer)
+	w.Reset(rec, r)
+	env, flags := environ.Build(nil, r, &environ.Options{})
+	done := make(chan error, 1)
+	go func() {
+		err := c.Run(context.Background(), env, flags, nil, nil, w)
+		if err == nil {
+			err = w.Finish()
+		}
+		c.Free()
+		a.Close()
+		done <- err
+	}()
+	return done, rec
+}
+
 // TestGILLockedWhileComputing checks that gilLocked reads the real flag
 // of this Python's GIL: it must say "held" while a request computes in
 // Python, and "free" once it is over.
@@ -30,22 +58,7 @@ func TestGILLockedWhileComputing(t *testing.T) {
 	if err := Start(Config{}); err != nil {
 		t.Fatal(err)
 	}
-	dir, _ := filepath.Abs("testdata")
-	a, err := Load("spinapp:app", AppOptions{PythonPath: []string{dir}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	c := a.NewCall()
-	defer c.Free()
-
-	r := httptest.NewRequest("GET", "/", nil)
-	rec := httptest.NewRecorder()
-	var w response.Writer
-	w.Reset(rec, r)
-	env, flags := environ.Build(nil, r, &environ.Options{})
-	done := make(chan error, 1)
-	go func() { done <- c.Run(context.Background(), env, flags, nil, nil, &w) }()
+	done, rec := spin(t)
 
 	held := false
 	for !held {
@@ -58,9 +71,6 @@ func TestGILLockedWhileComputing(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Finish(); err != nil {
 		t.Fatal(err)
 	}
 	if got := rec.Body.String(); got != "spun" {
@@ -106,15 +116,6 @@ func TestGatePassesWhenGILFrees(t *testing.T) {
 	if err := Start(Config{}); err != nil {
 		t.Fatal(err)
 	}
-	dir, _ := filepath.Abs("testdata")
-	a, err := Load("spinapp:app", AppOptions{PythonPath: []string{dir}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	c := a.NewCall()
-	defer c.Free()
-
 	g := gate{tok: make(chan struct{}, 1), pass: make(chan struct{})}
 	if !g.enter() {
 		t.Fatal("enter with the token free did not take it")
@@ -122,12 +123,7 @@ func TestGatePassesWhenGILFrees(t *testing.T) {
 	defer g.leave(true)
 
 	// Keep the GIL busy for 0.3 s, then queue a request at g.
-	r := httptest.NewRequest("GET", "/", nil)
-	var w response.Writer
-	w.Reset(httptest.NewRecorder(), r)
-	env, flags := environ.Build(nil, r, &environ.Options{})
-	spun := make(chan error, 1)
-	go func() { spun <- c.Run(context.Background(), env, flags, nil, nil, &w) }()
+	spun, _ := spin(t)
 	for gilLocked() != 1 {
 		time.Sleep(time.Millisecond)
 	}
