@@ -11,5 +11,6 @@
 // The C code takes the GIL at the start of each call into C and gives it
 // back before returning, and releases it around every callback into Go
 // (reading the request body, writing to the client, logging), so Go never
-// waits on the network while holding the GIL.
+// waits on the network while holding the GIL. Requests queue for Python in
+// Go, at a gate (gate.go), rather than on the GIL in C.
 package interp
