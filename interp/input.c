@@ -62,7 +62,7 @@ static Py_ssize_t pull(gw_input *in, char *dst, Py_ssize_t n)
 	Py_END_ALLOW_THREADS
 	if (got < 0) {
 		in->eof = 1;
-		PyErr_SetString(PyExc_OSError, "wsgi.input: reading the request body failed (client gone or timed out)");
+		PyErr_SetString(PyExc_OSError, "wsgi.input: reading the request body failed (the client went away, timed out or sent a malformed body)");
 		return -1;
 	}
 	if (got == 0)
