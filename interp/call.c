@@ -1,6 +1,6 @@
-/* call.c: one request. The request's state lives in its start_response
- * object (gw_req): Go holds one reference from gw_start until the request
- * ends (GW_DONE, GW_FAIL or gw_finish), the app may hold others. */
+/* call.c: one request, from the app call to close(), in one gw_start. The
+ * request's state lives in its start_response object (gw_req): gw_start
+ * holds one reference until the request ends, the app may hold others. */
 #include "gowsgi.h"
 
 struct gw_req {
@@ -321,7 +321,34 @@ static void reset(gw_result *res)
 	res->fd_off = 0;
 }
 
-gw_req *gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
+/* drive hands what produce made (a block, GW_MORE, or a file, GW_FILE) to
+ * Go and asks for more, until the request is over, all in this call: so
+ * the app call, every next() and close() run on this one OS thread, and
+ * Go never has to pin its goroutine to it. Go's callback runs without the
+ * GIL; the block it sends stays alive in req until produce is called again. */
+static void drive(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
+{
+	while (res->kind == GW_MORE || res->kind == GW_FILE) {
+		int file = res->kind == GW_FILE, rc;
+
+		gw_release();
+		rc = gowsgiBlock(req->call);
+		gw_acquire();
+		reset(res);
+		if (rc < 0 || file) {
+			/* Go stopped (the client is gone, or what Go checks failed:
+			 * c.cbErr says) or the file went out: close() and end. */
+			if (close_result(req) < 0)
+				fail_text(res);
+			end_req(req);
+			res->kind = rc < 0 ? GW_STOP : GW_DONE;
+			return;
+		}
+		produce(req, out, cap, res);
+	}
+}
+
+void gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 		 int flags, const char *body, Py_ssize_t body_len, int stream,
 		 uintptr_t call, char *out, Py_ssize_t out_cap, gw_result *res)
 {
@@ -362,6 +389,7 @@ gw_req *gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_
 		if (put_headers(req, out, out_cap, res) < 0)
 			goto failed;
 		res->kind = GW_FILE;
+		drive(req, out, out_cap, res);
 		goto out;
 	}
 	if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) {
@@ -374,22 +402,12 @@ gw_req *gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_
 		goto failed;
 	}
 	produce(req, out, out_cap, res);
+	drive(req, out, out_cap, res);
 	goto out;
 failed:
 	Py_XDECREF(environ);
 	fail(req, res);
 out:
-	gw_release();
-	return (res->kind == GW_MORE || res->kind == GW_FILE) ? req : NULL;
-}
-
-void gw_next(gw_req *req, char *out, Py_ssize_t out_cap, gw_result *res)
-{
-	reset(res);
-	res->err = NULL;
-	res->err_len = 0;
-	gw_acquire();
-	produce(req, out, out_cap, res);
 	gw_release();
 }
 
@@ -403,16 +421,4 @@ void gw_drop_hold(gw_result *res)
 	gw_release();
 }
 
-/* gw_finish ends a request that Go stops early (client gone, a file sent):
- * close() is called and the request freed. It returns the traceback of a
- * failing close() as malloc'd text, or NULL. */
-char *gw_finish(gw_req *req)
-{
-	gw_result res = {0};
-	gw_acquire();
-	if (close_result(req) < 0)
-		fail_text(&res);
-	end_req(req);
-	gw_release();
-	return res.err;
-}
+

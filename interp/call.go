@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"runtime"
 	"runtime/cgo"
 	"syscall"
 	"unsafe"
@@ -39,6 +38,7 @@ type Call struct {
 	hdrs   []response.Header
 
 	// The request being run.
+	ctx    context.Context
 	w      *response.Writer
 	stream io.Reader
 	cbErr  error // what went wrong in a callback
@@ -76,8 +76,8 @@ func (e *AppError) Error() string { return "WSGI app failed:\n" + e.Traceback }
 // failed on a malformed request body (ErrBadRequestBody) before anything
 // was sent has had a 400 Bad Request written for it, and Run returns nil.
 func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []byte, stream io.Reader, w *response.Writer) error {
-	c.w, c.stream, c.cbErr = w, stream, nil
-	defer func() { c.w, c.stream = nil, nil }()
+	c.ctx, c.w, c.stream, c.cbErr = ctx, w, stream, nil
+	defer func() { c.ctx, c.w, c.stream = nil, nil, nil }()
 
 	var bodyPtr *C.char
 	if len(body) > 0 {
@@ -87,79 +87,66 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	if body == nil && stream != nil {
 		isStream = 1
 	}
-	// The app call, its blocks and close() run on one OS thread, so on one
-	// Python thread: Django's connections and threading.local are per
-	// thread. The thread is locked only once the gate has let us in: a
-	// goroutine parked while locked costs two thread switches to wake.
+	// The app call, every block and close() run in this one call into C,
+	// so on one OS thread and one Python thread (Django's connections and
+	// threading.local are per thread): blocks come to gowsgiBlock, a
+	// callback on this goroutine, and the goroutine is never pinned to its
+	// thread between calls.
 	c.took = entry.enter()
-	runtime.LockOSThread()
-	locked := true
-	unlock := func() {
-		if locked {
-			runtime.UnlockOSThread() // done with Python: the rest is Go's
-			locked = false
-		}
-	}
-	defer unlock()
 	defer c.leave()
-	req := C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
+	C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
 		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,
 		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), &c.res)
-	for {
-		switch c.res.kind {
-		case C.GW_FAIL:
-			// The C side has ended the request (Go must not end it
-			// again). Nothing of a failed call goes out: a list body
-			// with a bad item leaves the items before it in out, and
-			// they must not start a response that should be a clean 500.
-			c.leave()
-			unlock()
-			return c.failure()
-		case C.GW_DONE:
-			held := c.took
-			c.leave()
-			unlock()
-			if held {
-				entry.handOver()
-			}
-			err := c.deliver()
-			if c.res.err != nil {
-				c.logClose(takeErrorN(c.res.err, c.res.err_len))
-			}
-			return err
-		case C.GW_FILE:
-			c.leave()
-			err := c.deliver()
-			if err == nil {
-				err = c.sendFile()
-			}
-			c.finish(req)
-			return err
+	held := c.took
+	c.leave()
+	switch c.res.kind {
+	case C.GW_FAIL:
+		// Nothing of a failed call goes out: a list body with a bad item
+		// leaves the items before it in out, and they must not start a
+		// response that should be a clean 500.
+		return c.failure()
+	case C.GW_STOP:
+		if c.res.err != nil {
+			c.logClose(takeErrorN(c.res.err, c.res.err_len))
 		}
-		// GW_MORE: the block goes out before the next is asked for. A
-		// request keeps the gate's token while it sends its first block,
-		// with the headers, and asks for the next: the common response
-		// of one block in an iterator (Flask, Django) then passes the
-		// gate once, and its StopIteration and close() do not queue
-		// behind other requests. Later blocks give the token back first,
-		// so a long stream never holds it for long.
-		if c.res.hdr_len == 0 || c.res.ext_len > 0 {
-			c.leave()
-		}
-		err := c.deliver()
-		if err == nil {
-			err = w.Flush() // wraps response.ErrClientGone
-		}
-		if err == nil && ctx.Err() != nil {
-			err = fmt.Errorf("%w: %v", response.ErrClientGone, ctx.Err())
-		}
-		if err != nil {
-			c.leave()
-			c.finish(req)
-			return err
-		}
-		C.gw_next(req, (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), &c.res)
+		return c.cbErr
 	}
+	// GW_DONE: what is left in out (and a last block in hold) goes out.
+	if held {
+		entry.handOver()
+	}
+	err := c.deliver()
+	if c.res.err != nil {
+		c.logClose(takeErrorN(c.res.err, c.res.err_len))
+	}
+	return err
+}
+
+// block sends what the C side produced in the middle of a request: a block
+// (flushed before the next is asked for, as PEP 3333 wants) or the file of
+// a wsgi.file_wrapper. A request keeps the gate's token while it sends its
+// first block, with the headers, and asks for the next: the common response
+// of one block in an iterator (Flask, Django) then passes the gate once,
+// and its StopIteration and close() do not queue behind other requests.
+// Later blocks give the token back first, so a long stream never holds it.
+func (c *Call) block() error {
+	if c.res.kind == C.GW_FILE || c.res.hdr_len == 0 || c.res.ext_len > 0 {
+		c.leave()
+	}
+	err := c.deliver()
+	if err != nil {
+		return err
+	}
+	if c.res.kind == C.GW_FILE {
+		return c.sendFile()
+	}
+	if err := c.w.Flush(); err != nil {
+		return err // wraps response.ErrClientGone
+	}
+	if c.ctx.Err() != nil {
+		return fmt.Errorf("%w: %v", response.ErrClientGone, c.ctx.Err())
+	}
+	return nil
 }
 
 // leave gives back the gate's token, if the request holds it.
@@ -251,13 +238,6 @@ func (c *Call) failure() error {
 		return c.cbErr
 	}
 	return &AppError{Traceback: takeErrorN(c.res.err, c.res.err_len)}
-}
-
-// finish ends a request early (client gone, file sent): close() runs.
-func (c *Call) finish(req *C.gw_req) {
-	if cerr := C.gw_finish(req); cerr != nil {
-		c.logClose(takeError(cerr))
-	}
 }
 
 // logClose logs a failing close() of the app's iterable. It does not fail

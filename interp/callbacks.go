@@ -86,6 +86,17 @@ func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.cha
 	return 0
 }
 
+//export gowsgiBlock
+func gowsgiBlock(call C.uintptr_t) C.int {
+	c := cgo.Handle(call).Value().(*Call)
+	if err := c.block(); err != nil {
+		c.leave()
+		c.cbErr = err
+		return -1
+	}
+	return 0
+}
+
 //export gowsgiLog
 func gowsgiLog(app C.uintptr_t, msg *C.char, n C.Py_ssize_t) {
 	a := cgo.Handle(app).Value().(*App)

@@ -10,10 +10,12 @@
 
 /* What a gw_start or gw_next call produced, for Go to act on. */
 enum {
-	GW_MORE = 1, /* a block is ready and more may follow: call gw_next */
+	GW_MORE = 1, /* a block is ready and more may follow (to gowsgiBlock) */
 	GW_DONE = 2, /* complete; close() was called (err: its failure, to log), the request freed */
-	GW_FILE = 3, /* send the file fd from fd_off, then call gw_finish */
+	GW_FILE = 3, /* send the file fd from fd_off (to gowsgiBlock) */
 	GW_FAIL = 4, /* the app failed: err holds the traceback; close() was called, the request freed */
+	GW_STOP = 5, /* gowsgiBlock stopped the request (Go knows why); close() was called
+		      * (err: its failure, to log), the request freed */
 };
 
 typedef struct {
@@ -50,11 +52,9 @@ void gw_errors_flush(PyObject *errors);
 void gw_decref(PyObject *o);
 
 /* call.c: one request. */
-gw_req *gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
-		 int flags, const char *body, Py_ssize_t body_len, int stream,
-		 uintptr_t call, char *out, Py_ssize_t out_cap, gw_result *res);
-void gw_next(gw_req *req, char *out, Py_ssize_t out_cap, gw_result *res);
-char *gw_finish(gw_req *req);
+void gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
+	      int flags, const char *body, Py_ssize_t body_len, int stream,
+	      uintptr_t call, char *out, Py_ssize_t out_cap, gw_result *res);
 void gw_drop_hold(gw_result *res);
 
 /* Internal, shared between the C files. */
@@ -73,5 +73,6 @@ void gw_release(void);
 extern Py_ssize_t gowsgiRead(uintptr_t call, char *buf, Py_ssize_t n);
 extern int gowsgiWrite(uintptr_t call, char *hdr, Py_ssize_t hdr_len, char *data, Py_ssize_t len);
 extern void gowsgiLog(uintptr_t app, char *msg, Py_ssize_t len);
+extern int gowsgiBlock(uintptr_t call);
 
 #endif
