@@ -8,7 +8,7 @@
 #include <Python.h>
 #include <stdint.h>
 
-/* What a gw_start or gw_next call produced, for Go to act on. */
+/* What gw_start produced (or, mid-request, hands to gowsgiBlock), for Go to act on. */
 enum {
 	GW_MORE = 1, /* a block is ready and more may follow (to gowsgiBlock) */
 	GW_DONE = 2, /* complete; close() was called (err: its failure, to log), the request freed */
