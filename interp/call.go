@@ -43,6 +43,8 @@ type Call struct {
 	stream io.Reader
 	cbErr  error // what went wrong in a callback
 
+	panicked any // a panic caught in a callback (see callbacks.go), raised again by Run
+
 	took bool // this request holds the gate's token (see gate.go)
 }
 
@@ -76,7 +78,7 @@ func (e *AppError) Error() string { return "WSGI app failed:\n" + e.Traceback }
 // failed on a malformed request body (ErrBadRequestBody) before anything
 // was sent has had a 400 Bad Request written for it, and Run returns nil.
 func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []byte, stream io.Reader, w *response.Writer) error {
-	c.ctx, c.w, c.stream, c.cbErr = ctx, w, stream, nil
+	c.ctx, c.w, c.stream, c.cbErr, c.panicked = ctx, w, stream, nil, nil
 	defer func() { c.ctx, c.w, c.stream = nil, nil, nil }()
 
 	var bodyPtr *C.char
@@ -99,6 +101,16 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), &c.res)
 	held := c.took
 	c.leave()
+	if p := c.panicked; p != nil {
+		// The request has ended in C (close() was called): now the
+		// panic may go on up the Go stack.
+		c.panicked = nil
+		if c.res.err != nil {
+			c.app.log.Error("WSGI request ended by a panic in Go", "panic", p,
+				"traceback", takeErrorN(c.res.err, c.res.err_len))
+		}
+		panic(p)
+	}
 	switch c.res.kind {
 	case C.GW_FAIL:
 		// Nothing of a failed call goes out: a list body with a bad item

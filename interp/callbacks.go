@@ -2,6 +2,15 @@ package interp
 
 // The C side calls these without the GIL, on the goroutine running the
 // request (a callback runs on the goroutine that made the cgo call).
+//
+// None of them may let a panic out: it would unwind through the C frames
+// below the callback, and for read(), write() and wsgi.errors through
+// CPython's own frames, leaving the interpreter half-way through running
+// them (every later request then fails or crashes), the request never
+// ended and its iterable never closed. A panic (from a ResponseWriter or
+// request body that middleware supplies, say) is caught, the callback
+// fails as for a client gone, and Run panics again with the same value
+// once the request has ended in C.
 
 /*
 #include "gowsgi.h"
@@ -23,9 +32,18 @@ import (
 )
 
 //export gowsgiRead
-func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) C.Py_ssize_t {
+func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t) {
 	c := cgo.Handle(call).Value().(*Call)
 	c.leave() // waiting on the client: let other requests into Python
+	if c.panicked != nil {
+		return -1
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			c.caught(p)
+			got = -1
+		}
+	}()
 	if c.stream == nil {
 		return 0
 	}
@@ -66,9 +84,18 @@ func malformedBody(err error) bool {
 }
 
 //export gowsgiWrite
-func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.char, n C.Py_ssize_t) C.int {
+func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.char, n C.Py_ssize_t) (rc C.int) {
 	c := cgo.Handle(call).Value().(*Call)
 	c.leave() // writing to the client: let other requests into Python
+	if c.panicked != nil {
+		return -1
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			c.caught(p)
+			rc = -1
+		}
+	}()
 	if hdrLen > 0 {
 		if err := c.start(unsafe.Slice((*byte)(unsafe.Pointer(hdr)), int(hdrLen))); err != nil {
 			c.cbErr = err
@@ -87,8 +114,18 @@ func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.cha
 }
 
 //export gowsgiBlock
-func gowsgiBlock(call C.uintptr_t) C.int {
+func gowsgiBlock(call C.uintptr_t) (rc C.int) {
 	c := cgo.Handle(call).Value().(*Call)
+	if c.panicked != nil {
+		c.leave()
+		return -1
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			c.caught(p)
+			rc = -1
+		}
+	}()
 	if err := c.block(); err != nil {
 		c.leave()
 		c.cbErr = err
@@ -100,6 +137,27 @@ func gowsgiBlock(call C.uintptr_t) C.int {
 //export gowsgiLog
 func gowsgiLog(app C.uintptr_t, msg *C.char, n C.Py_ssize_t) {
 	a := cgo.Handle(app).Value().(*App)
+	defer func() {
+		// No request to fail here (wsgi.errors is the app's): the line
+		// goes to stderr rather than unwinding through Python.
+		if p := recover(); p != nil {
+			fmt.Fprintf(os.Stderr, "gowsgi: the wsgi.errors logger panicked: %v\n", p)
+		}
+	}()
 	a.log.LogAttrs(context.Background(), slog.LevelError, "wsgi.errors",
 		slog.String("text", C.GoStringN(msg, C.int(n))))
+}
+
+// errCallbackPanic is what a callback that panicked reports; Run panics
+// again with the value itself.
+var errCallbackPanic = fmt.Errorf("%w: a panic in Go during the request", response.ErrClientGone)
+
+// caught records p, the first panic of a callback of this request, for Run
+// to raise again once C has ended the request.
+func (c *Call) caught(p any) {
+	if c.panicked == nil {
+		c.panicked = p
+	}
+	c.leave()
+	c.cbErr = errCallbackPanic
 }
