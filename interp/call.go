@@ -95,7 +95,6 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	// callback on this goroutine, and the goroutine is never pinned to its
 	// thread between calls.
 	c.took = entry.enter()
-	defer c.leave()
 	C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
 		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,
 		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), &c.res)
@@ -167,7 +166,8 @@ func (c *Call) leave() {
 	c.took = false
 }
 
-// deliver hands what the last C call produced to the response writer.
+// deliver hands what the C side produced (c.res and c.out) to the
+// response writer.
 func (c *Call) deliver() error {
 	r, out := &c.res, c.out
 	if r.hdr_len > 0 {
@@ -184,8 +184,9 @@ func (c *Call) deliver() error {
 		}
 	}
 	if r.ext_len > 0 {
-		// The block belongs to Python and stays alive until the next call
-		// into C; the writer copies it into its buffer or the socket.
+		// The block belongs to Python and stays alive until the callback
+		// returns (a list's last block: in res.hold, until the Call's next
+		// request); the writer copies it into its buffer or the socket.
 		if _, err := c.w.Write(unsafe.Slice((*byte)(unsafe.Pointer(r.ext)), int(r.ext_len))); err != nil {
 			return err
 		}
