@@ -32,7 +32,7 @@ func (w *panickyWriter) Write(p []byte) (int, error) {
 // ServeHTTP as itself, after the request ended in C: close() called once,
 // and the interpreter intact for the next request. Unwinding through
 // CPython's frames (write()) used to corrupt the interpreter: every later
-// request failed with "XXX lineno: ..., opcode: ..." on stderr.
+// request failed, CPython printing its "lineno: ..., opcode: ..." error on stderr.
 func TestPanicInCallback(t *testing.T) {
 	app, _ := loadApp(t, "rawapp:app")
 	srv := serve(t, app)

@@ -39,8 +39,7 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 		return -1
 	}
 	defer func() {
-		if p := recover(); p != nil {
-			c.caught(p)
+		if c.caught(recover()) {
 			got = -1
 		}
 	}()
@@ -91,8 +90,7 @@ func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.cha
 		return -1
 	}
 	defer func() {
-		if p := recover(); p != nil {
-			c.caught(p)
+		if c.caught(recover()) {
 			rc = -1
 		}
 	}()
@@ -121,8 +119,7 @@ func gowsgiBlock(call C.uintptr_t) (rc C.int) {
 		return -1
 	}
 	defer func() {
-		if p := recover(); p != nil {
-			c.caught(p)
+		if c.caught(recover()) {
 			rc = -1
 		}
 	}()
@@ -152,12 +149,17 @@ func gowsgiLog(app C.uintptr_t, msg *C.char, n C.Py_ssize_t) {
 // again with the value itself.
 var errCallbackPanic = fmt.Errorf("%w: a panic in Go during the request", response.ErrClientGone)
 
-// caught records p, the first panic of a callback of this request, for Run
-// to raise again once C has ended the request.
-func (c *Call) caught(p any) {
+// caught reports whether p, what a callback's deferred recover returned,
+// is a panic; if so it fails the request's callbacks from now on and keeps
+// the first panic for Run to raise again once C has ended the request.
+func (c *Call) caught(p any) bool {
+	if p == nil {
+		return false
+	}
 	if c.panicked == nil {
 		c.panicked = p
 	}
 	c.leave()
 	c.cbErr = errCallbackPanic
+	return true
 }
