@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench/run.sh: the benchmark suite in one command.
 #
-#   bench/run.sh            # full run: 6 workloads × 8 contenders × 3 rounds, ~12 min
-#   bench/run.sh --quick    # smoke test: 1 s per measurement, 1 round, ~3 min
-#   bench/run.sh --workloads hello,echo --contenders go,gowsgi,uwsgi-1p4t
+#   bench/run.sh            # full run: 8 workloads, up to 13 contenders, 2 rounds, and the fairness figure: ~12 min
+#   bench/run.sh --quick    # smoke test: 1 s per measurement, 1 round, ~5 min
+#   bench/run.sh --workloads hello,echo,fairness --contenders go,gowsgi,uwsgi-1p4t
+#   bench/run.sh --gowsgi /path/to/gowsgi ...   # measure that binary; this tree's gowsgi is not built
 #
 # It installs the Debian packages it lacks (apt-get, as root or via sudo),
 # builds gowsgi, the pure Go ceiling and the runner into bench/.build, and
@@ -16,7 +17,7 @@ root=$(dirname "$here")
 
 # Debian packages: the peers, the load generator, and what building gowsgi needs.
 pkgs=(wrk gunicorn python3-gunicorn uwsgi uwsgi-core uwsgi-plugin-python3 python3-waitress
-      python3-flask python3-dev pkg-config gcc)
+      apache2 libapache2-mod-wsgi-py3 python3-flask python3-django python3-dev pkg-config gcc)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
@@ -29,19 +30,38 @@ if ((${#missing[@]})); then
 		sudo=(sudo)
 	fi
 	"${sudo[@]}" apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	# Installing apache2 must not start it (on port 80): the suite starts
+	# its own. A policy-rc.d that says no keeps the service down.
+	policy=/usr/sbin/policy-rc.d made_policy=
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+		"${sudo[@]}" chmod +x "$policy"
+		made_policy=1
+	fi
+	status=0
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" || status=$?
+	if [ -n "$made_policy" ]; then "${sudo[@]}" rm -f "$policy"; fi
+	((status == 0)) || exit "$status"
 fi
 
 command -v go >/dev/null || { echo "run.sh: Go is not on PATH (gowsgi needs Go ≥ 1.22: https://go.dev/dl/)" >&2; exit 1; }
 
 build="$here/.build"
 mkdir -p "$build"
-echo "run.sh: building gowsgi, goserver and benchrun into $build"
+# A --gowsgi of the caller's replaces this tree's build (benchrun takes the
+# last --gowsgi it is given).
+own_gowsgi=1
+for a in "$@"; do
+	case $a in --gowsgi | --gowsgi=* | -gowsgi | -gowsgi=*) own_gowsgi= ;; esac
+done
+echo "run.sh: building ${own_gowsgi:+gowsgi, }goserver and benchrun into $build"
 (
 	cd "$root"
 	# Debian's Python, not a pyenv or venv one, for gowsgi and for the peers.
 	export PKG_CONFIG_PATH=
-	go build -o "$build/gowsgi" ./cmd/gowsgi
+	if [ -n "$own_gowsgi" ]; then
+		go build -o "$build/gowsgi" ./cmd/gowsgi
+	fi
 	go build -o "$build/goserver" ./bench/goserver
 	go build -o "$build/benchrun" ./bench/cmd/benchrun
 )

@@ -5,7 +5,10 @@
 //
 //	goserver --bind 127.0.0.1:8000 --workload hello
 //
-// Workloads: hello, flask_hello, flask_json, stream, echo, iobound.
+// Workloads: hello, flask_hello, flask_json, stream, echo, iobound. The
+// django and mixed workloads have no Go equivalent here (SQLite from Go
+// would need cgo, and a Go busy loop does not cost what a Python one does),
+// so benchrun runs no ceiling for them.
 package main
 
 import (

@@ -55,7 +55,8 @@ func machine(benchDir string) Machine {
 	if out, err := git.Output(); err == nil {
 		m.Commit = strings.TrimSpace(string(out))
 	}
-	for _, p := range []string{"wrk", "gunicorn", "uwsgi-core", "uwsgi-plugin-python3", "python3-waitress", "python3-flask", "libpython3.11"} {
+	for _, p := range []string{"wrk", "gunicorn", "uwsgi-core", "uwsgi-plugin-python3", "python3-waitress", "python3-flask", "python3-django",
+		"apache2", "libapache2-mod-wsgi-py3", "libpython3.11"} {
 		if out, err := exec.Command("dpkg-query", "-W", "-f=${Version}", p).Output(); err == nil {
 			m.Packages[p] = strings.TrimSpace(string(out))
 		}

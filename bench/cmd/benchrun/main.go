@@ -5,16 +5,19 @@
 // gowsgi, the Go ceiling and this program, then runs it. Flags:
 //
 //	--quick                 1 s measurements, 1 round (a smoke test)
-//	--duration 3s --warmup 1s --rounds 3
-//	--workloads hello,echo  --contenders gowsgi,go,uwsgi-1p4t
+//	--duration 2s --warmup 1s --rounds 2
+//	--workloads hello,echo,fairness  --contenders gowsgi,go,uwsgi-1p4t
 //
-// For each workload every contender is started on its own loopback port
-// and checked to answer correctly (a wrong answer takes it out of that
-// workload, with the reason in the report). Then, round after round, each
-// contender in turn (the order rotates every round) gets a wrk warm-up,
-// which is discarded, and a measured wrk run, while its memory is sampled.
-// Ratios are taken between contenders of the same round, and the report
-// gives the median over rounds.
+// For each workload the app's own CPU per request is measured first, in a
+// plain Python loop (bench/appcpu.py). Then every contender that runs the
+// workload is started on its own loopback port and checked to answer
+// correctly (a wrong answer takes it out of that workload, with the reason
+// in the report). Then, round after round, each contender in turn (the
+// order rotates every round) gets a wrk warm-up, which is discarded, and a
+// measured wrk run, while its memory is sampled and its CPU time read
+// before and after. Ratios are taken between contenders of the same round,
+// and the report gives the median over rounds. Last comes the fairness
+// figure (fairness.go), one contender at a time.
 package main
 
 import (
@@ -41,6 +44,7 @@ type Results struct {
 	Settings    Settings          `json:"settings"`
 	Contenders  []*contender      `json:"contenders"`
 	Workloads   []*WorkloadResult `json:"workloads"`
+	Fairness    *Fairness         `json:"fairness,omitempty"`
 	Targets     []Target          `json:"targets"`
 	ElapsedSecs float64           `json:"elapsed_s"`
 }
@@ -55,6 +59,7 @@ type Settings struct {
 	GowsgiThreads  int     `json:"gowsgi_threads"`
 	ThreadsDefault bool    `json:"gowsgi_threads_is_default"`
 	Quick          bool    `json:"quick"`
+	AppCPUSecs     float64 `json:"app_cpu_s"`
 	Command        string  `json:"command"`
 }
 
@@ -64,8 +69,12 @@ type WorkloadResult struct {
 	Label      string  `json:"label"`
 	Module     string  `json:"module"`
 	Method     string  `json:"method"`
+	GoCeiling  bool    `json:"go_ceiling"`
+	AppCPU     *AppCPU `json:"app_cpu,omitempty"`
+	Setup      string  `json:"setup_failed,omitempty"`
 	Cells      []*Cell `json:"cells"`
 	BestSingle string  `json:"best_single_process_peer"`
+	BestTwo    string  `json:"best_two_process_peer"`
 	BestPeer   string  `json:"best_peer"`
 }
 
@@ -91,9 +100,13 @@ type Cell struct {
 	RSSMiB       float64 `json:"rss_mib"`
 	WorkerRSSMiB float64 `json:"worker_rss_mib"`
 	PSSMiB       float64 `json:"pss_mib"`
+	// CPUus is the server's CPU time per request (its whole process tree,
+	// user and system), median over rounds.
+	CPUus float64 `json:"cpu_us_per_request"`
 	// Ratios, each the median over rounds of this round's figure divided
 	// by the same round's reference; 0 when there is no reference.
 	VsBestSingle float64 `json:"rps_vs_best_single_process_peer"`
+	VsBestTwo    float64 `json:"rps_vs_best_two_process_peer"`
 	VsBestPeer   float64 `json:"rps_vs_best_peer"`
 	VsGo         float64 `json:"rps_vs_go"`
 	P99VsGo      float64 `json:"p99_vs_go"`
@@ -114,6 +127,8 @@ type Round struct {
 	RSSMiB       float64    `json:"rss_mib"`
 	WorkerRSSMiB float64    `json:"worker_rss_mib"`
 	PSSMiB       float64    `json:"pss_mib"`
+	CPUSecs      float64    `json:"cpu_s"` // the server's CPU time during the run
+	CPUus        float64    `json:"cpu_us_per_request"`
 	Wrk          *wrkResult `json:"wrk"`
 }
 
@@ -123,6 +138,18 @@ var (
 	running = map[*server]bool{}
 )
 
+func track(s *server) {
+	runMu.Lock()
+	running[s] = true
+	runMu.Unlock()
+}
+
+func untrack(s *server) {
+	runMu.Lock()
+	delete(running, s)
+	runMu.Unlock()
+}
+
 func main() {
 	var (
 		benchDir    = flag.String("bench-dir", "", "the bench/ directory (default: found from the working directory)")
@@ -130,14 +157,15 @@ func main() {
 		goserverBin = flag.String("goserver", "", "the Go ceiling binary (bench/run.sh builds it)")
 		outDir      = flag.String("out", "", "where to write latest.{md,json,svg} (default bench/results)")
 		name        = flag.String("name", "latest", "base name of the result files")
-		duration    = flag.Duration("duration", 3*time.Second, "length of one measurement (whole seconds)")
+		duration    = flag.Duration("duration", 2*time.Second, "length of one measurement (whole seconds)")
 		warmup      = flag.Duration("warmup", 1*time.Second, "wrk warm-up before each measurement, discarded (whole seconds; 0: none)")
-		rounds      = flag.Int("rounds", 3, "rounds; contenders are interleaved within each, and the median is reported")
+		rounds      = flag.Int("rounds", 2, "rounds; contenders are interleaved within each, and the median is reported")
+		appSecs     = flag.Float64("app-cpu-secs", 0.5, "CPU seconds of the app's own loop per workload (bench/appcpu.py)")
 		conns       = flag.Int("connections", 64, "wrk -c")
 		wthreads    = flag.Int("wrk-threads", 2, "wrk -t")
 		timeout     = flag.Duration("timeout", 5*time.Second, "wrk --timeout: a request slower than this counts as an error")
 		quick       = flag.Bool("quick", false, "smoke test: --duration 1s --warmup 1s --rounds 1 unless given")
-		onlyW       = flag.String("workloads", "", "comma-separated workloads to run (default all)")
+		onlyW       = flag.String("workloads", "", "comma-separated workloads to run, \"fairness\" among them (default all)")
 		onlyC       = flag.String("contenders", "", "comma-separated contenders to run (default all)")
 		gwThreads   = flag.Int("gowsgi-threads", 0, "gowsgi --threads (0: the CLI's default)")
 		readmes     = flag.String("readme", "", "comma-separated Markdown files whose '<!-- bench:begin -->…<!-- bench:end -->' section gets the table (default: bench/README.md and README.md, where they have the markers)")
@@ -164,20 +192,34 @@ func main() {
 		if !set["rounds"] {
 			*rounds = 1
 		}
+		if !set["app-cpu-secs"] {
+			*appSecs = 0.2
+		}
 	}
 	if *list {
 		for _, w := range workloads() {
 			fmt.Printf("workload  %-12s %s\n", w.Name, w.Label)
 		}
+		fmt.Printf("workload  %-12s %s\n", fairName, "the fairness figure: /hello while /spin computes, and behind /forever")
 		for _, c := range contenders() {
-			fmt.Printf("contender %-20s %s\n", c.Name, c.Label)
+			only := ""
+			if c.Kind == "ceiling" {
+				only = " (only where bench/goserver has an equivalent)"
+			}
+			if len(c.Workloads) > 0 {
+				only = " (only " + strings.Join(c.Workloads, ", ") + ")"
+			}
+			if c.Fairness {
+				only += " (and the fairness figure)"
+			}
+			fmt.Printf("contender %-20s %s%s\n", c.Name, c.Label, only)
 		}
 		return
 	}
 	if err := run(*benchDir, *gowsgiBin, *goserverBin, *outDir, *name, *onlyW, *onlyC, *readmes,
 		Settings{WrkThreads: *wthreads, Connections: *conns, DurationSecs: wholeSecs(*duration),
 			WarmupSecs: wholeSecs0(*warmup), Rounds: max(*rounds, 1), TimeoutSecs: wholeSecs(*timeout),
-			GowsgiThreads: *gwThreads, Quick: *quick, Command: userArgs(os.Args[1:])}); err != nil {
+			GowsgiThreads: *gwThreads, Quick: *quick, AppCPUSecs: *appSecs, Command: userArgs(os.Args[1:])}); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 		os.Exit(1)
 	}
@@ -226,18 +268,35 @@ func run(benchDir, gowsgiBin, goserverBin, outDir, name, onlyW, onlyC, readmes s
 		st.GowsgiThreads, st.ThreadsDefault = defaultThreads(gowsgiBin), true
 	}
 
-	ws, err := pick(workloads(), onlyW, func(w *workload) string { return w.Name })
-	if err != nil {
-		return err
+	onlyW, fair := wantFairness(onlyW)
+	var ws []*workload
+	if onlyW != "-" {
+		if ws, err = pick(workloads(), onlyW, func(w *workload) string { return w.Name }); err != nil {
+			return err
+		}
 	}
 	cs, err := pick(contenders(), onlyC, func(c *contender) string { return c.Name })
 	if err != nil {
 		return err
 	}
+	var fcs []*contender
+	if fair {
+		for _, c := range cs {
+			if c.Fairness {
+				fcs = append(fcs, c)
+			}
+		}
+	}
 	tmp, err := os.MkdirTemp("", "gowsgi-bench-")
 	if err != nil {
 		return err
 	}
+	// Searchable by others: Apache's children (www-data) reach mod_wsgi's
+	// socket in it.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	e.tmp = tmp
 	res := &Results{Date: began.UTC().Format(time.RFC3339), Machine: machine(benchDir), Settings: st, Contenders: cs}
 
 	// Stop every server we started if we are interrupted.
@@ -253,25 +312,35 @@ func run(benchDir, gowsgiBin, goserverBin, outDir, name, onlyW, onlyC, readmes s
 		os.Exit(130)
 	}()
 
-	per := st.WarmupSecs + st.DurationSecs + 0.3
-	est := float64(len(ws)) * (float64(len(cs)*st.Rounds)*per + 8)
-	fmt.Printf("benchrun: %d workloads × %d contenders × %d rounds, %gs warm-up + %gs measured each; about %.1f min\n",
-		len(ws), len(cs), st.Rounds, st.WarmupSecs, st.DurationSecs, est/60)
+	cells := 0
+	for _, w := range ws {
+		cells += len(runners(cs, w))
+	}
+	fmt.Printf("benchrun: %d workloads, %d contender-workload pairs × %d rounds, %gs warm-up + %gs measured each; fairness: %d contenders; about %.1f min\n",
+		len(ws), cells, st.Rounds, st.WarmupSecs, st.DurationSecs, len(fcs), estimate(ws, cs, len(fcs), st)/60)
 	fmt.Printf("benchrun: %s, %d CPUs, %s; logs in %s\n", res.Machine.CPU, res.Machine.NProc, res.Machine.Python, tmp)
 
 	l := load{threads: st.WrkThreads, conns: st.Connections, timeout: secs(st.TimeoutSecs)}
 	for _, w := range ws {
-		wr, err := runWorkload(e, w, cs, st, l, tmp)
+		wr, err := runWorkload(e, w, runners(cs, w), st, l, tmp)
 		if err != nil {
 			return err
 		}
 		res.Workloads = append(res.Workloads, wr)
+	}
+	if len(fcs) > 0 {
+		res.Fairness = runFairness(e, fcs, tmp)
 	}
 	// Keep the servers' logs only when a contender failed.
 	failed := false
 	for _, w := range res.Workloads {
 		for _, c := range w.Cells {
 			failed = failed || c.Failed != ""
+		}
+	}
+	if res.Fairness != nil {
+		for _, r := range res.Fairness.Results {
+			failed = failed || r.Failed != ""
 		}
 	}
 	if failed {
@@ -292,37 +361,110 @@ func run(benchDir, gowsgiBin, goserverBin, outDir, name, onlyW, onlyC, readmes s
 	return nil
 }
 
+// fairName is the name that selects the fairness figure in --workloads.
+const fairName = "fairness"
+
+// wantFairness takes "fairness" out of a --workloads list and says whether
+// it was there (or the list was empty: everything). The list left is "-"
+// when nothing else was asked for.
+func wantFairness(only string) (string, bool) {
+	if only == "" {
+		return "", true
+	}
+	var rest []string
+	fair := false
+	for _, n := range strings.Split(only, ",") {
+		if strings.TrimSpace(n) == fairName {
+			fair = true
+			continue
+		}
+		rest = append(rest, n)
+	}
+	if len(rest) == 0 {
+		return "-", fair
+	}
+	return strings.Join(rest, ","), fair
+}
+
+// runners are the contenders of cs that run workload w.
+func runners(cs []*contender, w *workload) []*contender {
+	var out []*contender
+	for _, c := range cs {
+		if c.runs(w) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Estimated costs, in seconds, for the time printed at the start: a
+// measurement's overhead besides wrk's own time (checks, start of wrk),
+// a workload's fixed cost (servers starting, the app's own CPU loop), and
+// one contender's fairness figure (start, 2 s spin, the probes behind
+// /forever, up to one 5 s timeout).
+const (
+	estPerRun      = 0.4
+	estPerWorkload = 9.0
+	estPerFair     = 9.0
+)
+
+// estimate is how long a run should take, in seconds.
+func estimate(ws []*workload, cs []*contender, fair int, st Settings) float64 {
+	t := float64(fair) * estPerFair
+	for _, w := range ws {
+		n := float64(len(runners(cs, w)))
+		t += n*float64(st.Rounds)*(st.WarmupSecs+st.DurationSecs+estPerRun) + estPerWorkload + st.AppCPUSecs
+	}
+	return t
+}
+
 func runWorkload(e *env, w *workload, cs []*contender, st Settings, l load, tmp string) (*WorkloadResult, error) {
 	fmt.Printf("\n== %s: %s (%s)\n", w.Name, w.Label, w.Module)
 	scriptPath, err := script(e.benchDir, tmp, w)
 	if err != nil {
 		return nil, err
 	}
-	wr := &WorkloadResult{Name: w.Name, Label: w.Label, Module: w.Module, Method: w.Method}
+	wr := &WorkloadResult{Name: w.Name, Label: w.Label, Module: w.Module, Method: w.Method, GoCeiling: w.GoCeiling}
 	servers := make([]*server, len(cs))
 	cells := make([]*Cell, len(cs))
+	for i, c := range cs {
+		cells[i] = &Cell{Contender: c.Name}
+	}
+	wr.Cells = cells
+	if w.setup != nil {
+		if err := w.setup(e); err != nil {
+			wr.Setup = err.Error()
+			fmt.Printf("   setup FAILED: %v\n", err)
+			for _, c := range cells {
+				c.Failed = "setup: " + err.Error()
+			}
+			return wr, nil
+		}
+	}
+	a := appCPU(e, w, st.AppCPUSecs)
+	wr.AppCPU = &a
+	if a.Failed != "" {
+		fmt.Printf("   app's own CPU: FAILED: %s\n", a.Failed)
+	} else {
+		fmt.Printf("   app's own CPU: %.1f µs per call (wall %.1f µs, %d calls in plain Python)\n", a.CPUus, a.WallUS, a.Calls)
+	}
 	defer func() {
 		for _, s := range servers {
 			if s != nil {
 				s.stop()
-				runMu.Lock()
-				delete(running, s)
-				runMu.Unlock()
+				untrack(s)
 			}
 		}
 	}()
 	// Start them all, then check each: their start-ups overlap.
 	for i, c := range cs {
-		cells[i] = &Cell{Contender: c.Name}
 		s, err := start(e, c, w, tmp)
 		if err != nil {
 			cells[i].Failed = "could not start: " + err.Error()
 			fmt.Printf("   %-20s FAILED: %s\n", c.Name, cells[i].Failed)
 			continue
 		}
-		runMu.Lock()
-		running[s] = true
-		runMu.Unlock()
+		track(s)
 		servers[i] = s
 	}
 	for i, s := range servers {
@@ -360,7 +502,9 @@ func runWorkload(e *env, w *workload, cs []*contender, st Settings, l load, tmp 
 			}
 			startAt := time.Now()
 			sm := sample(s, 200*time.Millisecond)
+			cpu0 := s.cpuTicks()
 			res, cmdline, err := runWrk(l, scriptPath, s.url, secs(st.DurationSecs))
+			cpu1 := s.cpuTicks()
 			peak := sm.end()
 			if err != nil {
 				fail(fmt.Sprintf("%s: %v", cmdline, err))
@@ -385,14 +529,14 @@ func runWorkload(e *env, w *workload, cs []*contender, st Settings, l load, tmp 
 				Errors: res.errors(), MBps: float64(res.Bytes) / secs / 1e6,
 				RSSMiB: float64(peak.Total) / 1024, WorkerRSSMiB: float64(peak.Workers) / 1024,
 				PSSMiB: float64(pss) / 1024, Wrk: res,
+				CPUSecs: float64(cpu1-cpu0) / float64(clockTicks), CPUus: cpuPerRequestUS(cpu0, cpu1, clockTicks, res.Requests),
 			}
 			cell.Rounds = append(cell.Rounds, rd)
 			cell.CloseDelimited, cell.ConnClose = s.answer.CloseDelimited, s.answer.Close
-			fmt.Printf("   r%d %-20s %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  err %-5d RSS %6.1f MiB\n",
-				r+1, cs[i].Name, rd.RPS, rd.P50ms, rd.P99ms, rd.Errors, rd.RSSMiB)
+			fmt.Printf("   r%d %-20s %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  err %-5d RSS %6.1f MiB  CPU %7.1f µs/req\n",
+				r+1, cs[i].Name, rd.RPS, rd.P50ms, rd.P99ms, rd.Errors, rd.RSSMiB, rd.CPUus)
 		}
 	}
-	wr.Cells = cells
 	summarize(wr, cs)
 	return wr, nil
 }
@@ -404,7 +548,7 @@ func summarize(wr *WorkloadResult, cs []*contender) {
 		byName[c.Name] = c
 	}
 	// Each round's references.
-	type refs struct{ bestSingle, bestPeer, goRPS, goP99 float64 }
+	type refs struct{ bestSingle, bestTwo, bestPeer, goRPS, goP99 float64 }
 	rounds := map[int]*refs{}
 	for _, cell := range wr.Cells {
 		c := byName[cell.Contender]
@@ -419,8 +563,11 @@ func summarize(wr *WorkloadResult, cs []*contender) {
 				rf.goRPS, rf.goP99 = rd.RPS, rd.P99ms
 			case c.Kind == "peer":
 				rf.bestPeer = max(rf.bestPeer, rd.RPS)
-				if c.Single {
+				switch c.procs() {
+				case 1:
 					rf.bestSingle = max(rf.bestSingle, rd.RPS)
+				case 2:
+					rf.bestTwo = max(rf.bestTwo, rd.RPS)
 				}
 			}
 		}
@@ -431,12 +578,12 @@ func summarize(wr *WorkloadResult, cs []*contender) {
 		}
 		return a / b
 	}
-	var bestS, bestP float64
+	var bestS, bestT, bestP float64
 	for _, cell := range wr.Cells {
 		if len(cell.Rounds) == 0 {
 			continue
 		}
-		var rps, p50, p99, vs, vp, vg, pg []float64
+		var rps, p50, p99, cpu, vs, vt, vp, vg, pg []float64
 		var kinds wrkResult
 		for _, rd := range cell.Rounds {
 			if w := rd.Wrk; w != nil {
@@ -447,8 +594,9 @@ func summarize(wr *WorkloadResult, cs []*contender) {
 				kinds.Timeout += w.Timeout
 			}
 			rf := rounds[rd.Round]
-			rps, p50, p99 = append(rps, rd.RPS), append(p50, rd.P50ms), append(p99, rd.P99ms)
+			rps, p50, p99, cpu = append(rps, rd.RPS), append(p50, rd.P50ms), append(p99, rd.P99ms), append(cpu, rd.CPUus)
 			vs, vp = append(vs, ratio(rd.RPS, rf.bestSingle)), append(vp, ratio(rd.RPS, rf.bestPeer))
+			vt = append(vt, ratio(rd.RPS, rf.bestTwo))
 			vg, pg = append(vg, ratio(rd.RPS, rf.goRPS)), append(pg, ratio(rd.P99ms, rf.goP99))
 			cell.Errors += rd.Errors
 			cell.RSSMiB = max(cell.RSSMiB, rd.RSSMiB)
@@ -465,15 +613,19 @@ func summarize(wr *WorkloadResult, cs []*contender) {
 			}
 		}
 		cell.ErrorKinds = strings.Join(parts, ", ")
-		cell.RPS, cell.P50ms, cell.P99ms = median(rps), median(p50), median(p99)
+		cell.RPS, cell.P50ms, cell.P99ms, cell.CPUus = median(rps), median(p50), median(p99), median(cpu)
 		cell.VsBestSingle, cell.VsBestPeer, cell.VsGo, cell.P99VsGo = median(vs), median(vp), median(vg), median(pg)
+		cell.VsBestTwo = median(vt)
 		c := byName[cell.Contender]
 		if c.Kind == "peer" {
 			if cell.RPS > bestP {
 				bestP, wr.BestPeer = cell.RPS, c.Name
 			}
-			if c.Single && cell.RPS > bestS {
+			if c.procs() == 1 && cell.RPS > bestS {
 				bestS, wr.BestSingle = cell.RPS, c.Name
+			}
+			if c.procs() == 2 && cell.RPS > bestT {
+				bestT, wr.BestTwo = cell.RPS, c.Name
 			}
 		}
 	}

@@ -75,8 +75,12 @@ func TestSummarize(t *testing.T) {
 	if g.RPS != 60 {
 		t.Errorf("RPS = %v, want the median 60", g.RPS)
 	}
-	if wr.BestSingle != "uwsgi-1p4t" || wr.BestPeer != "gunicorn-sync-2" {
-		t.Errorf("best = %q, %q", wr.BestSingle, wr.BestPeer)
+	if wr.BestSingle != "uwsgi-1p4t" || wr.BestPeer != "gunicorn-sync-2" || wr.BestTwo != "gunicorn-sync-2" {
+		t.Errorf("best = %q, %q, %q", wr.BestSingle, wr.BestPeer, wr.BestTwo)
+	}
+	// vs the best 2-process peer (gunicorn-sync-2, 60 every round): 70/60, 0.5, 1.0 → 1.0.
+	if math.Abs(g.VsBestTwo-1.0) > 1e-9 {
+		t.Errorf("VsBestTwo = %v, want 1", g.VsBestTwo)
 	}
 	// Cells without rounds (failed) have no ratios.
 	if c := wr.cell("gunicorn-sync-1"); c.VsGo != 0 || c.RPS != 0 {
@@ -113,8 +117,8 @@ func TestMarkdownAndChartRender(t *testing.T) {
 	res := &Results{Date: "2026-01-02T03:04:05Z", Settings: Settings{WrkThreads: 2, Connections: 64, DurationSecs: 3, Rounds: 3, GowsgiThreads: 32},
 		Contenders: contenders()}
 	wr := &WorkloadResult{Name: "hello", Label: "plain WSGI hello"}
-	for _, c := range res.Contenders {
-		cell := &Cell{Contender: c.Name, Rounds: []Round{{Round: 1, RPS: 1000, P99ms: 1}}}
+	for _, c := range runners(res.Contenders, workloads()[0]) {
+		cell := &Cell{Contender: c.Name, Rounds: []Round{{Round: 1, RPS: 1000, P99ms: 1, CPUus: 30}}}
 		if c.Name == "waitress-4t" {
 			cell = &Cell{Contender: c.Name, Failed: "wrong answer to GET: body \"x\""}
 		}
@@ -124,7 +128,8 @@ func TestMarkdownAndChartRender(t *testing.T) {
 	res.Workloads = []*WorkloadResult{wr}
 	res.Targets = targets(res)
 	md := markdown(res, 2, "latest.svg")
-	for _, want := range []string{"### hello", "| **gowsgi** | 1,000 |", "failed: wrong answer", "| hello, one process: ≥ 1.5× the best single-process peer | ≥ 1.50× | 1.00×"} {
+	for _, want := range []string{"### hello", "| **gowsgi** | 1,000 |", "failed: wrong answer", "| hello, one process: ≥ 1.5× the best single-process peer | ≥ 1.50× | 1.00×",
+		"| 30.0 |", "| MISS |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -141,5 +146,65 @@ func TestUserArgs(t *testing.T) {
 	got := userArgs([]string{"--bench-dir", "/x/bench", "--gowsgi=/x/g", "--goserver", "/x/s", "--quick", "--workloads", "hello"})
 	if want := "bench/run.sh --quick --workloads hello"; got != want {
 		t.Errorf("userArgs = %q, want %q", got, want)
+	}
+}
+
+func TestWantFairness(t *testing.T) {
+	for _, c := range []struct {
+		in, rest string
+		fair     bool
+	}{
+		{"", "", true},
+		{"fairness", "-", true},
+		{"hello,fairness,echo", "hello,echo", true},
+		{"hello,echo", "hello,echo", false},
+	} {
+		rest, fair := wantFairness(c.in)
+		if rest != c.rest || fair != c.fair {
+			t.Errorf("wantFairness(%q) = %q, %v; want %q, %v", c.in, rest, fair, c.rest, c.fair)
+		}
+	}
+}
+
+// The ceiling runs only where bench/goserver has an equivalent, the fixed
+// --threads contenders only on the thread sweep's workloads.
+func TestRunners(t *testing.T) {
+	byName := map[string]*workload{}
+	for _, w := range workloads() {
+		byName[w.Name] = w
+	}
+	names := func(w string) string {
+		var out []string
+		for _, c := range runners(contenders(), byName[w]) {
+			out = append(out, c.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	for w, want := range map[string]string{
+		"hello":   "go,gowsgi,gowsgi-w2,gunicorn-sync-1,gunicorn-sync-2,gunicorn-gthread-2x4,uwsgi-1p4t,uwsgi-2p,waitress-4t,modwsgi-2x4",
+		"django":  "gowsgi,gowsgi-w2,gunicorn-sync-1,gunicorn-sync-2,gunicorn-gthread-2x4,uwsgi-1p4t,uwsgi-2p,waitress-4t,modwsgi-2x4",
+		"mixed":   "gowsgi,gowsgi-w2,gowsgi-t1,gowsgi-t4,gowsgi-t32,gunicorn-sync-1,gunicorn-sync-2,gunicorn-gthread-2x4,uwsgi-1p4t,uwsgi-2p,waitress-4t,modwsgi-2x4",
+		"iobound": "go,gowsgi,gowsgi-w2,gowsgi-t1,gowsgi-t4,gowsgi-t32,gunicorn-sync-1,gunicorn-sync-2,gunicorn-gthread-2x4,uwsgi-1p4t,uwsgi-2p,waitress-4t,modwsgi-2x4",
+	} {
+		if got := names(w); got != want {
+			t.Errorf("%s runs\n  %s\nwant\n  %s", w, got, want)
+		}
+	}
+}
+
+// The full run, with its default settings, fits the 15-minute budget with
+// room for the builds.
+func TestFullRunEstimate(t *testing.T) {
+	fair := 0
+	for _, c := range contenders() {
+		if c.Fairness {
+			fair++
+		}
+	}
+	st := Settings{DurationSecs: 2, WarmupSecs: 1, Rounds: 2, AppCPUSecs: 0.5}
+	est := estimate(workloads(), contenders(), fair, st)
+	t.Logf("full run estimate: %.1f min", est/60)
+	if est > 13.5*60 {
+		t.Errorf("the full run is estimated at %.1f min: over 13.5 (15 with the builds)", est/60)
 	}
 }

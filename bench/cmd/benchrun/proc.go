@@ -48,8 +48,12 @@ func start(e *env, c *contender, w *workload, logDir string) (*server, error) {
 	}
 	s := &server{c: c, addr: addr, url: "http://" + addr + "/", exited: make(chan struct{}),
 		logPath: filepath.Join(logDir, w.Name+"-"+c.Name+".log")}
-	s.cmd = c.cmd(e, w, addr)
-	s.cmd.Env = serverEnv(e)
+	if s.cmd, err = c.cmd(e, w, addr); err != nil {
+		return nil, err
+	}
+	if s.cmd.Env == nil {
+		s.cmd.Env = serverEnv(e)
+	}
 	// Own process group, so stop reaches the workers too; killed if we die.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	log, err := os.Create(s.logPath)
@@ -70,19 +74,24 @@ func start(e *env, c *contender, w *workload, logDir string) (*server, error) {
 	return s, nil
 }
 
-// serverEnv is the environment of the servers: ours, without anything that
-// would point Python elsewhere than Debian's.
-func serverEnv(e *env) []string {
+// serverEnv is the environment of the servers and of the helper scripts:
+// ours, without anything that would point Python elsewhere than Debian's,
+// and with bench/apps on PYTHONPATH.
+func serverEnv(e *env) []string { return pythonEnv(e.appsDir) }
+
+// pythonEnv is serverEnv with another directory on PYTHONPATH.
+func pythonEnv(pythonPath string) []string {
 	var out []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "PYTHONFAULTHANDLER", "GOMAXPROCS", "GOGC":
+		case "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "PYTHONFAULTHANDLER", "GOMAXPROCS", "GOGC",
+			"DJANGO_SETTINGS_MODULE", "DJANGOBENCH_DB":
 			continue
 		}
 		out = append(out, kv)
 	}
-	return append(out, "PYTHONPATH="+e.appsDir)
+	return append(out, "PYTHONPATH="+pythonPath)
 }
 
 // alive reports whether the process is still running.
@@ -140,6 +149,16 @@ func (s *server) stop() {
 	}
 	// Workers that outlived their master.
 	syscall.Kill(-pgid, syscall.SIGKILL)
+}
+
+// kill ends the server's process group at once, with SIGKILL: for a
+// server that has a request stuck in an endless loop.
+func (s *server) kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	<-s.exited
 }
 
 // tail returns the last n lines of a file.

@@ -10,177 +10,6 @@ import (
 	"time"
 )
 
-// Target is one of the issue's targets with what this run measured.
-type Target struct {
-	Name     string  `json:"name"`
-	Want     string  `json:"want"`
-	Measured string  `json:"measured"`
-	Value    float64 `json:"value"`
-	Pass     *bool   `json:"pass"` // nil: not measured in this run
-}
-
-func (t Target) verdict() string {
-	switch {
-	case t.Pass == nil:
-		return "n/a"
-	case *t.Pass:
-		return "PASS"
-	}
-	return "FAIL"
-}
-
-func (r *Results) workload(name string) *WorkloadResult {
-	for _, w := range r.Workloads {
-		if w.Name == name {
-			return w
-		}
-	}
-	return nil
-}
-
-func (w *WorkloadResult) cell(name string) *Cell {
-	if w == nil {
-		return nil
-	}
-	for _, c := range w.Cells {
-		if c.Contender == name {
-			return c
-		}
-	}
-	return nil
-}
-
-func ok(c *Cell) bool { return c != nil && c.Failed == "" && len(c.Rounds) > 0 }
-
-func pass(b bool) *bool { return &b }
-
-// targets checks the issue's targets against the run.
-func targets(res *Results) []Target {
-	var ts []Target
-	vsPeer := func(wl string, want float64) {
-		w := res.workload(wl)
-		t := Target{Name: fmt.Sprintf("%s, one process: ≥ %.1f× the best single-process peer", wl, want), Want: fmt.Sprintf("≥ %.2f×", want)}
-		g := w.cell("gowsgi")
-		switch {
-		case w == nil:
-			t.Measured = "not run"
-		case !ok(g):
-			t.Measured = "gowsgi did not run: " + firstLine(cellFailure(g))
-			t.Pass = pass(false)
-		case w.BestSingle == "":
-			t.Measured = "no single-process peer ran"
-		default:
-			t.Value = g.VsBestSingle
-			t.Measured = fmt.Sprintf("%.2f× (gowsgi %s req/s, %s %s req/s)", g.VsBestSingle, num(g.RPS), w.BestSingle, num(w.cell(w.BestSingle).RPS))
-			t.Pass = pass(g.VsBestSingle >= want)
-		}
-		ts = append(ts, t)
-	}
-	vsPeer("hello", 1.5)
-	{
-		w := res.workload("hello")
-		g := w.cell("gowsgi")
-		t := Target{Name: "hello, one process: ≥ 65% of the pure Go handler", Want: "≥ 0.65×"}
-		switch {
-		case w == nil:
-			t.Measured = "not run"
-		case !ok(g) || !ok(w.cell("go")):
-			t.Measured = "gowsgi or go did not run"
-			t.Pass = pass(false)
-		default:
-			t.Value = g.VsGo
-			t.Measured = fmt.Sprintf("%.2f× (gowsgi %s req/s, go %s req/s)", g.VsGo, num(g.RPS), num(w.cell("go").RPS))
-			t.Pass = pass(g.VsGo >= 0.65)
-		}
-		ts = append(ts, t)
-	}
-	vsPeer("echo", 1.5)
-	vsPeer("flask_hello", 1.3)
-	vsPeer("flask_json", 1.3)
-	vsPeer("stream", 1.3)
-	{
-		w := res.workload("iobound")
-		g := w.cell("gowsgi")
-		n := min(res.Settings.GowsgiThreads, res.Settings.Connections)
-		want := 0.8 * float64(n) / 0.002
-		t := Target{Name: fmt.Sprintf("iobound: --threads %d is not the bottleneck (≥ 0.8 × %d / 2 ms)", res.Settings.GowsgiThreads, n),
-			Want: fmt.Sprintf("≥ %s req/s", num(want))}
-		switch {
-		case w == nil:
-			t.Measured = "not run"
-		case n == 0:
-			t.Measured = "gowsgi's thread count is unknown"
-		case !ok(g):
-			t.Measured = "gowsgi did not run"
-			t.Pass = pass(false)
-		default:
-			t.Value = g.RPS / want
-			t.Measured = fmt.Sprintf("%s req/s = %.2f× the target", num(g.RPS), g.RPS/want)
-			t.Pass = pass(g.RPS >= want)
-		}
-		ts = append(ts, t)
-	}
-	for _, w := range res.Workloads {
-		g, gc := w.cell("gowsgi"), w.cell("go")
-		t := Target{Name: fmt.Sprintf("%s: p99 ≤ 1.5× the pure Go handler's p99", w.Name), Want: "≤ 1.50×"}
-		if !ok(g) || !ok(gc) {
-			t.Measured = "gowsgi or go did not run"
-			t.Pass = pass(false)
-		} else {
-			t.Value = g.P99VsGo
-			t.Measured = fmt.Sprintf("%.2f× (gowsgi %s ms, go %s ms)", g.P99VsGo, ms(g.P99ms), ms(gc.P99ms))
-			t.Pass = pass(g.P99VsGo <= 1.5)
-		}
-		ts = append(ts, t)
-	}
-	{
-		t := Target{Name: "zero wrk errors for gowsgi", Want: "0"}
-		var parts []string
-		all, total := true, int64(0)
-		for _, w := range res.Workloads {
-			g := w.cell("gowsgi")
-			if !ok(g) {
-				all = false
-				parts = append(parts, w.Name+" did not run")
-				continue
-			}
-			total += g.Errors
-			parts = append(parts, fmt.Sprintf("%s %d", w.Name, g.Errors))
-		}
-		t.Value = float64(total)
-		t.Measured = strings.Join(parts, ", ")
-		if len(parts) > 0 {
-			t.Pass = pass(all && total == 0)
-		}
-		ts = append(ts, t)
-	}
-	{
-		t := Target{Name: "RSS of one gowsgi process < gunicorn's two sync workers together", Want: "< 1.00×"}
-		var parts []string
-		worst, fine, any := 0.0, true, false
-		for _, w := range res.Workloads {
-			g, gu := w.cell("gowsgi"), w.cell("gunicorn-sync-2")
-			if !ok(g) || !ok(gu) || gu.WorkerRSSMiB == 0 {
-				continue
-			}
-			any = true
-			r := g.RSSMiB / gu.WorkerRSSMiB
-			worst = max(worst, r)
-			fine = fine && r < 1
-			parts = append(parts, fmt.Sprintf("%s %.2f× (%.0f vs %.0f MiB)", w.Name, r, g.RSSMiB, gu.WorkerRSSMiB))
-		}
-		if any {
-			t.Value = worst
-			t.Measured = strings.Join(parts, "; ")
-			t.Pass = pass(fine)
-		} else {
-			t.Measured = "gowsgi and gunicorn-sync-2 not both run"
-		}
-		ts = append(ts, t)
-	}
-	return ts
-}
-
 func cellFailure(c *Cell) string {
 	if c == nil {
 		return "not run"
@@ -236,8 +65,10 @@ func markdown(res *Results, level int, img string) string {
 	date, _ := time.Parse(time.RFC3339, res.Date)
 	fmt.Fprintf(&b, "Run %s on **%d × %s**, %.0f GiB, %s, Linux %s; %s (Debian), %s; gowsgi at commit %s.\n",
 		date.Format("2006-01-02 15:04 MST"), m.NProc, m.CPU, m.MemTotalGiB, m.OS, m.Kernel, m.Python, m.Go, orDash(m.Commit))
-	fmt.Fprintf(&b, "Peers from Debian packages: gunicorn %s, uWSGI %s, waitress %s, Flask %s; wrk %s. Load average at start %s, at end %s.\n\n",
-		m.Packages["gunicorn"], m.Packages["uwsgi-core"], m.Packages["python3-waitress"], m.Packages["python3-flask"], m.Packages["wrk"],
+	fmt.Fprintf(&b, "Peers from Debian packages: gunicorn %s, uWSGI %s, waitress %s, Apache %s with mod_wsgi %s; Flask %s, Django %s; wrk %s. Load average at start %s, at end %s.\n\n",
+		orDash(m.Packages["gunicorn"]), orDash(m.Packages["uwsgi-core"]), orDash(m.Packages["python3-waitress"]),
+		orDash(m.Packages["apache2"]), orDash(m.Packages["libapache2-mod-wsgi-py3"]),
+		orDash(m.Packages["python3-flask"]), orDash(m.Packages["python3-django"]), orDash(m.Packages["wrk"]),
 		m.LoadAvgStart, m.LoadAvgEnd)
 	threads := fmt.Sprintf("--threads %d", st.GowsgiThreads)
 	if st.ThreadsDefault {
@@ -245,7 +76,7 @@ func markdown(res *Results, level int, img string) string {
 	}
 	fmt.Fprintf(&b, "Load: `wrk -t%d -c%d --timeout %gs` on 127.0.0.1, keep-alive; %g s measured after a %g s warm-up (discarded), %d round(s) with the contenders' order rotated each round; figures are medians over rounds, ratios are taken within each round (same minutes, same noise) and then the median. gowsgi runs %s. The run took %.1f min.\n\n",
 		st.WrkThreads, st.Connections, st.TimeoutSecs, st.DurationSecs, st.WarmupSecs, st.Rounds, threads, res.ElapsedSecs/60)
-	if st.Quick || st.Rounds < 3 {
+	if st.Quick || st.Rounds < 2 {
 		fmt.Fprintf(&b, "> **Short run** (`%s`): a smoke test; the numbers are rough.\n\n", st.Command)
 	}
 	fmt.Fprintf(&b, "![Throughput of each contender as a share of the pure Go handler's, per workload](%s)\n\n", img)
@@ -256,32 +87,58 @@ func markdown(res *Results, level int, img string) string {
 	}
 	b.WriteString("\n")
 
-	fmt.Fprintf(&b, "%s Results\n\n", h)
-	b.WriteString("req/s and latencies are medians over rounds; errors are wrk's (connect, read, write, timeout, non-2xx) summed over rounds; RSS is the peak VmRSS summed over the server's processes during a measurement. **×1-proc peer**: req/s ÷ the best single-process peer's (gunicorn-sync-1, uwsgi-1p4t, waitress-4t); **×peer**: ÷ the best peer of all; **×Go**: ÷ the pure Go handler's; **p99÷Go**: p99 ÷ the Go handler's p99.\n\n")
-	byName := map[string]*contender{}
+	var singles, twos []string
 	for _, c := range res.Contenders {
-		byName[c.Name] = c
+		if c.Kind != "peer" {
+			continue
+		}
+		switch c.procs() {
+		case 1:
+			singles = append(singles, c.Name)
+		case 2:
+			twos = append(twos, c.Name)
+		}
 	}
+	fmt.Fprintf(&b, "%s Results\n\n", h)
+	fmt.Fprintf(&b, "req/s and latencies are medians over rounds; errors are wrk's (connect, read, write, timeout, non-2xx) summed over rounds; RSS is the peak VmRSS summed over the server's processes during a measurement; **CPU µs/req** is the CPU time (user + system) of the server's whole process tree during the measurement ÷ the requests wrk completed, median over rounds. **×1-proc peer**: req/s ÷ the best single-process peer's (%s); **×2-proc peer**: ÷ the best 2-process peer's (%s); **×Go**: ÷ the pure Go handler's; **p99÷Go**: p99 ÷ the Go handler's p99. Each workload also gives **the app's own CPU per request**: the same app called in a loop in plain Python, no server (`bench/appcpu.py`, time spent sleeping excluded).\n\n",
+		orDash(strings.Join(singles, ", ")), orDash(strings.Join(twos, ", ")))
 	for _, w := range res.Workloads {
 		fmt.Fprintf(&b, "%s# %s — %s\n\n", h, w.Name, w.Label)
-		b.WriteString("| contender | req/s | p50 ms | p99 ms | errors | RSS MiB | ×1-proc peer | ×peer | ×Go | p99÷Go |\n")
-		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		var notes []string
+		switch a := w.AppCPU; {
+		case a == nil:
+		case a.Failed != "":
+			notes = append(notes, "The app's own CPU: not measured ("+mdCell(firstLine(a.Failed))+").")
+		default:
+			notes = append(notes, fmt.Sprintf("The app's own CPU: **%s µs per request** (%s calls in plain Python; wall %s µs).", us(a.CPUus), num(float64(a.Calls)), us(a.WallUS)))
+		}
+		if !w.hasGo() {
+			notes = append(notes, "No Go ceiling: bench/goserver has no equivalent of this app.")
+		}
+		if w.Setup != "" {
+			notes = append(notes, "Set-up failed: "+mdCell(firstLine(w.Setup))+".")
+		}
+		if len(notes) > 0 {
+			b.WriteString(strings.Join(notes, " ") + "\n\n")
+		}
+		b.WriteString("| contender | req/s | p50 ms | p99 ms | errors | RSS MiB | CPU µs/req | ×1-proc peer | ×2-proc peer | ×Go | p99÷Go |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, c := range w.Cells {
 			name, mark := c.Contender, ""
 			if c.Contender == w.BestSingle {
 				mark += "¹"
 			}
-			if c.Contender == w.BestPeer {
+			if c.Contender == w.BestTwo {
 				mark += "²"
 			}
 			if mark != "" {
 				name += " " + mark
 			}
-			if c.Contender == "gowsgi" {
+			if k := res.contender(c.Contender); k != nil && k.Kind == "gowsgi" {
 				name = "**" + name + "**"
 			}
 			if !ok(c) {
-				fmt.Fprintf(&b, "| %s | failed: %s | | | | | | | | |\n", name, mdCell(firstLine(cellFailure(c))))
+				fmt.Fprintf(&b, "| %s | failed: %s | | | | | | | | | |\n", name, mdCell(firstLine(cellFailure(c))))
 				continue
 			}
 			errs := "0"
@@ -294,10 +151,10 @@ func markdown(res *Results, level int, img string) string {
 			if c.ConnClose {
 				name += " ⁴"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f | %s | %s | %s | %s |\n", name, num(c.RPS), ms(c.P50ms), ms(c.P99ms),
-				errs, c.RSSMiB, x(c.VsBestSingle), x(c.VsBestPeer), x(c.VsGo), x(c.P99VsGo))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f | %s | %s | %s | %s | %s |\n", name, num(c.RPS), ms(c.P50ms), ms(c.P99ms),
+				errs, c.RSSMiB, us(c.CPUus), x(c.VsBestSingle), x(c.VsBestTwo), x(c.VsGo), x(c.P99VsGo))
 		}
-		b.WriteString("\n¹ best single-process peer, ² best peer")
+		b.WriteString("\n¹ best single-process peer, ² best 2-process peer")
 		for _, c := range w.Cells {
 			if c.CloseDelimited && c.Errors > 0 {
 				b.WriteString(", ³ wrk counts a read error for every response whose body ends with the connection's close (no Content-Length, no chunking); the checks saw the bodies complete")
@@ -312,7 +169,61 @@ func markdown(res *Results, level int, img string) string {
 		}
 		b.WriteString(".\n\n")
 	}
+	if f := res.Fairness; f != nil {
+		fairnessTable(&b, h, f)
+	}
 	return b.String()
+}
+
+// fairnessTable renders the fairness figure.
+func fairnessTable(b *bytes.Buffer, h string, f *Fairness) {
+	fmt.Fprintf(b, "%s# fairness — a trivial request while another computes, and behind an endless loop\n\n", h)
+	fmt.Fprintf(b, "`bench/apps/fair.py` on each contender alone: `GET /spin?secs=%g` computes in pure Python for %g s; %.0f ms after it was sent, `GET /hello` requests go one after another, each on a new connection (%g s timeout), for %g s. Their p50 and max latency are given, and how many were answered before the spin's loop ended (the app's answer says when, by the wall clock): all of them, if the server served them while it computed. Then `GET /forever` (a loop that never ends) and, %.0f ms later, %d `GET /hello` one after another; the first that gets no answer ends the check. Then the server is killed.\n\n",
+		f.SpinSecs, f.SpinSecs, f.DelayMs, f.TimeoutSecs, f.WindowSecs, f.DelayMs, foreverTries)
+	b.WriteString("| contender | /hello during the spin | p50 ms | max ms | answered while the spin computed | spin took s | behind /forever: answered | max ms |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range f.Results {
+		name := r.Contender
+		if strings.HasPrefix(name, "gowsgi") {
+			name = "**" + name + "**"
+		}
+		if r.Failed != "" {
+			fmt.Fprintf(b, "| %s | failed: %s | | | | | | |\n", name, mdCell(firstLine(r.Failed)))
+			continue
+		}
+		reqs := num(float64(r.Requests))
+		if r.Errors > 0 {
+			reqs += fmt.Sprintf(" (+%d failed)", r.Errors)
+		}
+		spin := fmt.Sprintf("%.2f", r.SpinSecs)
+		if r.SpinErr != "" {
+			spin = "failed: " + mdCell(firstLine(r.SpinErr))
+		}
+		forever := fmt.Sprintf("%d/%d", r.ForeverAnswered, foreverTries)
+		if r.ForeverNote != "" {
+			forever += " (" + mdCell(r.ForeverNote) + ")"
+		}
+		fmax := "–"
+		if r.ForeverAnswered > 0 {
+			fmax = ms(r.ForeverMaxMs())
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %d/%d | %s | %s | %s |\n", name, reqs, ms(r.P50ms), ms(r.MaxMs),
+			r.DuringSpin, r.Requests, spin, forever, fmax)
+	}
+	b.WriteString("\n")
+}
+
+// us formats microseconds: 3.4, 96.1, 1,234.
+func us(f float64) string {
+	switch {
+	case f <= 0:
+		return "–"
+	case f >= 1000:
+		return num(f)
+	case f >= 100:
+		return fmt.Sprintf("%.0f", f)
+	}
+	return fmt.Sprintf("%.1f", f)
 }
 
 func orDash(s string) string {

@@ -17,6 +17,11 @@ var colors = map[string]string{
 	"uwsgi-1p4t":           "#2ca02c",
 	"uwsgi-2p":             "#98df8a",
 	"waitress-4t":          "#ff7f0e",
+	"gowsgi-w2":            "#8b0000",
+	"gowsgi-t1":            "#f4a6a6",
+	"gowsgi-t4":            "#e377c2",
+	"gowsgi-t32":           "#c5b0d5",
+	"modwsgi-2x4":          "#bcbd22",
 }
 
 func color(name string) string {
@@ -42,10 +47,10 @@ func kilo(f float64) string {
 
 // targetRatio is the issue's target for gowsgi ÷ the best single-process
 // peer, per workload (0: none).
-var targetRatio = map[string]float64{"hello": 1.5, "echo": 1.5, "flask_hello": 1.3, "flask_json": 1.3, "stream": 1.3}
+var targetRatio = map[string]float64{"hello": 1.5, "echo": 1.5, "flask_hello": 1.3, "flask_json": 1.3, "stream": 1.3, "django": 1.3}
 
 const (
-	chartW             = 1080
+	chartW             = 1400
 	chartLeft          = 64
 	chartRight         = 16
 	panelH             = 250
@@ -89,16 +94,31 @@ func (p panel) draw(b *bytes.Buffer, res *Results) {
 	}
 	n := len(res.Workloads)
 	groupW := plotW / float64(n)
-	barW := groupW * 0.86 / float64(len(res.Contenders))
+	bars := 1
+	for _, w := range res.Workloads {
+		bars = max(bars, len(w.Cells))
+	}
+	barW := groupW * 0.86 / float64(bars)
 	for gi, w := range res.Workloads {
+		cx := float64(chartLeft) + groupW*(float64(gi)+0.5)
+		base := p.top + panelH
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-weight="bold">%s</text>`+"\n", cx, base+18, esc(w.Name))
+		if p.pct && !w.hasGo() {
+			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#444" font-size="11">no Go ceiling</text>`+"\n", cx, base+34)
+			continue
+		}
 		gx := float64(chartLeft) + groupW*float64(gi) + groupW*0.07
 		if t := targetRatio[w.Name]; p.targets && t > 0 {
 			fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2" stroke-dasharray="6,3"><title>target for gowsgi: %.1f×</title></line>`+"\n",
 				gx-2, y(t), gx+groupW*0.86+2, y(t), color("gowsgi"), t)
 			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end" font-size="10" fill="%s">target %.1f×</text>`+"\n", gx+groupW*0.86, y(t)-3, color("gowsgi"), t)
 		}
-		for ci, c := range res.Contenders {
-			cell := w.cell(c.Name)
+		var labels []string
+		for ci, cell := range w.Cells {
+			c := res.contender(cell.Contender)
+			if c == nil {
+				continue
+			}
 			bx := gx + barW*float64(ci)
 			var v float64
 			if ok(cell) {
@@ -118,18 +138,20 @@ func (p panel) draw(b *bytes.Buffer, res *Results) {
 			case v > p.ymax:
 				// Clipped: say how tall it is.
 				fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="9" font-weight="bold" fill="#fff">%.0f×</text>`+"\n", bx+barW/2, yy+11, v)
-			case c.Kind == "gowsgi":
+			case c.Name == "gowsgi":
 				label := fmt.Sprintf("%.2f×", v)
 				if p.pct {
 					label = fmt.Sprintf("%.0f%%", v*100)
 				}
-				fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="11" font-weight="bold" fill="%s">%s</text>`+"\n",
-					bx+barW/2, yy-4, color(c.Name), label)
+				// Drawn after the group's bars, with a white halo, so
+				// that a taller neighbour does not hide it.
+				labels = append(labels, fmt.Sprintf(`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="11" font-weight="bold" fill="%s" stroke="#fff" stroke-width="3" paint-order="stroke">%s</text>`+"\n",
+					bx+barW/2, yy-4, color(c.Name), label))
 			}
 		}
-		cx := float64(chartLeft) + groupW*(float64(gi)+0.5)
-		base := p.top + panelH
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-weight="bold">%s</text>`+"\n", cx, base+18, esc(w.Name))
+		for _, l := range labels {
+			b.WriteString(l)
+		}
 		if g := w.cell("go"); ok(g) && p.pct {
 			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#444" font-size="11">Go: %s req/s</text>`+"\n", cx, base+34, kilo(g.RPS))
 		}
@@ -157,7 +179,7 @@ func chart(res *Results) []byte {
 		esc("gowsgi and its peers: requests per second, as ratios within one run"))
 	sub := fmt.Sprintf("%s · %d × %s · %s · wrk -t%d -c%d, %gs × %d round(s), median",
 		date.Format("2006-01-02 15:04 MST"), m.NProc, m.CPU, m.Python, st.WrkThreads, st.Connections, st.DurationSecs, st.Rounds)
-	if st.Quick || st.Rounds < 3 {
+	if st.Quick || st.Rounds < 2 {
 		sub += " · SHORT RUN"
 	}
 	fmt.Fprintf(&b, `<text x="%d" y="40" fill="#444">%s</text>`+"\n", chartLeft, esc(sub))
