@@ -20,9 +20,11 @@ type options struct {
 	environ      EnvironFunc
 }
 
-// DefaultThreads is the number of requests an App runs in Python at once
-// unless WithThreads says otherwise. It suits typical I/O-bound web apps,
-// which spend most of a request waiting on a database with the GIL free.
+// DefaultThreads is the most requests an App runs in Python at once unless
+// WithThreads says otherwise. How many really run at once is adapted to the
+// app while it serves (see package interp, "The gate"): one or two for an
+// app that computes, up to this many for one that waits on a database or an
+// upstream with the GIL released.
 const DefaultThreads = 32
 
 func defaults() options {
@@ -33,8 +35,9 @@ func defaults() options {
 	}
 }
 
-// WithThreads sets how many requests may run in Python at once (gunicorn's
-// --threads). Others wait for a slot, up to the queue timeout. n < 1 means 1.
+// WithThreads sets the most requests that may run in Python at once
+// (gunicorn's --threads); within it the scheduler adapts how many do. Others
+// wait for a slot, up to the queue timeout. n < 1 means 1.
 func WithThreads(n int) Option {
 	return func(o *options) { o.threads = max(n, 1) }
 }

@@ -62,6 +62,7 @@ func Load(spec string, opt AppOptions) (*App, error) {
 	if a.log == nil {
 		a.log = slog.Default()
 	}
+	limitLog.CompareAndSwap(nil, a.log)
 	a.handle = cgo.NewHandle(a)
 	a.errs = C.gw_errors_new(C.uintptr_t(a.handle))
 	a.tmpl = C.gw_template(a.errs, cbool(opt.Multithread), cbool(opt.Multiprocess))

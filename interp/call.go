@@ -45,12 +45,13 @@ type Call struct {
 
 	panicked any // a panic caught in a callback (see callbacks.go), raised again by Run
 
-	took bool // this request holds the gate's token (see gate.go)
+	wait     *waiter // this Call's place in the gate's queue (see gate.go)
+	admitted bool    // the gate has admitted the running request into C
 }
 
 // NewCall returns a Call for a.
 func (a *App) NewCall() *Call {
-	c := &Call{app: a, out: make([]byte, OutSize)}
+	c := &Call{app: a, out: make([]byte, OutSize), wait: newWaiter()}
 	c.handle = cgo.NewHandle(c)
 	return c
 }
@@ -94,12 +95,16 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	// threading.local are per thread): blocks come to gowsgiBlock, a
 	// callback on this goroutine, and the goroutine is never pinned to its
 	// thread between calls.
-	c.took = entry.enter()
+	measure := entry.enter(c.wait)
+	c.admitted = true
 	C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
 		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,
-		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), &c.res)
-	held := c.took
-	c.leave()
+		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), cbool(measure), &c.res)
+	woke := c.leave()
+	if measure {
+		entry.cpu.Add(int64(c.res.cpu_ns))
+		entry.done.Add(1)
+	}
 	if p := c.panicked; p != nil {
 		// The request has ended in C (close() was called): now the
 		// panic may go on up the Go stack.
@@ -123,8 +128,8 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 		return c.cbErr
 	}
 	// GW_DONE: what is left in out (and a last block in hold) goes out.
-	if held {
-		entry.handOver()
+	if woke {
+		handOver()
 	}
 	err := c.deliver()
 	if c.res.err != nil {
@@ -135,11 +140,11 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 
 // block sends what the C side produced in the middle of a request: a block
 // (flushed before the next is asked for, as PEP 3333 wants) or the file of
-// a wsgi.file_wrapper. A request keeps the gate's token while it sends its
-// first block, with the headers, and asks for the next: the common response
-// of one block in an iterator (Flask, Django) then passes the gate once,
-// and its StopIteration and close() do not queue behind other requests.
-// Later blocks give the token back first, so a long stream never holds it.
+// a wsgi.file_wrapper. A request stays admitted while it sends its first
+// block, with the headers, and asks for the next: the common response of
+// one block in an iterator (Flask, Django) then passes the gate once, and
+// its StopIteration and close() do not queue behind other requests. Later
+// blocks leave the gate first, so a long stream never holds a place in it.
 func (c *Call) block() error {
 	if c.res.kind == C.GW_FILE || c.res.hdr_len == 0 || c.res.ext_len > 0 {
 		c.leave()
@@ -160,10 +165,14 @@ func (c *Call) block() error {
 	return nil
 }
 
-// leave gives back the gate's token, if the request holds it.
-func (c *Call) leave() {
-	entry.leave(c.took)
-	c.took = false
+// leave ends the request's admission at the gate, if it has one, and
+// reports whether another request was admitted in its place.
+func (c *Call) leave() bool {
+	if !c.admitted {
+		return false
+	}
+	c.admitted = false
+	return entry.leave()
 }
 
 // deliver hands what the C side produced (c.res and c.out) to the

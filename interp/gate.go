@@ -6,119 +6,316 @@ package interp
 import "C"
 
 import (
+	"log/slog"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// The gate keeps requests that want the GIL waiting in Go, not in C.
+// The gate decides when a request may call into Python.
 //
 // Only one thread runs Python at a time. A goroutine that calls into C and
 // waits there for the GIL blocks its OS thread in the kernel: the Go
 // scheduler hands its P to another thread, and every drop of the GIL wakes
-// a sleeping thread, with a context switch each way. Under load a
-// CPU-bound app (Flask, Django) then spends more time switching threads
-// than running Python. Parked in Go instead, a waiting request costs no OS
-// thread, and the hand-off from one request to the next is a goroutine
-// wake-up.
+// a sleeping thread, with a context switch each way. With many requests in
+// C at once a CPU-bound app (Flask, Django, whose sqlite3 calls release the
+// GIL many times a request) spends more time switching threads than running
+// Python: the convoy. So requests wait for their turn in Go, where a waiter
+// costs no OS thread and a hand-off is a goroutine wake-up, and the gate
+// admits only as many into C as keep the GIL busy: its limit.
 //
-// The gate has one token, taken for a call into Python and given back when
-// the call returns or calls back into Go. But its holder may not be using
-// the GIL: an I/O-bound app waits on its database (or sleeps) with the GIL
-// released, and then other requests should run Python at once, not queue
-// behind it. So a request that finds the token taken but the GIL free goes
-// into C without the token; one that finds both taken waits for the token,
-// and while any wait a watcher looks at the GIL every watchEvery, letting
-// the longest waiting request in when the holder has begun to wait on I/O.
-// (A waiter that looked at the GIL itself now and then would lose its place
-// in the queue each time: the tail latency showed it.)
+// # The limit
+//
+// How many requests should be in C at once depends on the app: one at a
+// time for an app that computes (a second one only waits for the GIL), as
+// many as there are for one that waits on a database with the GIL
+// released. While requests run or wait, a watcher samples the GIL's flag
+// every sampleEvery (gil.c), and requests measure the CPU time their
+// thread used in C; at the end of each window the watcher adapts the limit
+// to both (adapt):
+//
+//   - requests waited, the GIL was idle for more than a quarter of the
+//     window, and the requests in C used less than growBelow of a core:
+//     they wait on something other than Python (a database, a sleep, an
+//     upstream), so more may come in: the limit doubles while they used
+//     less than half of that, grows by one otherwise;
+//   - more than one request was in C, and the GIL was busy in nearly
+//     every sample or the requests used more than shrinkAbove of a core:
+//     they only take turns on the GIL (or on the cores), so the limit
+//     shrinks by one, down to one.
+//
+// The GIL's flag alone cannot tell a request blocked on I/O from one
+// computing in C with the GIL released: Django's sqlite3 steps leave the
+// GIL free a third of the time while the thread computes, and a limit that
+// grew on that alone climbed to 32 and brought the convoy back (Django on
+// SQLite: 180 req/s at 6.5 ms of CPU a request, against 350 at 2.9 ms
+// with one at a time). The CPU the requests' threads used tells them
+// apart; it is measured (two clock_gettime calls a request) only while
+// the watcher runs.
+//
+// The limit starts at one and never exceeds what is asked of it (requests
+// in C plus those waiting). On a Python whose GIL gil.c cannot read, the
+// gate admits everyone and leaves the scheduling to CPython.
+//
+// # Fairness
+//
+// A limit of one must not let one long request starve the others, the
+// way a gate that only waits for its holder to finish would: a report or a
+// runaway regular expression would stop the site. CPython's own rule is the
+// model (Python/ceval_gil.c): a thread that waits for the GIL for a switch
+// interval (5 ms, sys.getswitchinterval) sets gil_drop_request, and the
+// holder's eval loop drops the GIL at its next check and lets the waiter
+// have it. The gate keeps the same promise one level up: when requests
+// wait and no request has been admitted for a slice (the switch interval
+// again), the longest waiting one is admitted beyond the limit. It then
+// waits for the GIL in C like any thread, and CPython switches to it
+// within a switch interval. So a short request behind one that computes
+// for seconds, or forever, is served within about two switch intervals,
+// and at most one request a slice goes into C beyond the limit: the OS
+// threads that pile up on the GIL are bounded by time, not by load.
 type gate struct {
-	tok      chan struct{} // buffered, capacity 1: full while someone holds the token
-	pass     chan struct{} // the watcher lets a waiter in beside the holder
-	waiting  atomic.Int32  // goroutines waiting in enter
-	watching atomic.Bool   // a watcher goroutine runs
+	mu       sync.Mutex
+	running  int       // admitted requests in C (not in a callback into Go)
+	limit    int       // admitted at most, but for fairness passes; ≥ 1
+	queue    []*waiter // waiting requests, longest waiting first
+	lastPass time.Time // the latest admission
+	watching bool      // the watcher goroutine runs
+
+	// The watcher's current window.
+	samples, busy, queued int
+	began                 time.Time    // when it began
+	switches0             int64        // the GIL's hand-offs when it began
+	cpu                   atomic.Int64 // CPU time used in C by requests that ended in it, in ns
+	done                  atomic.Int64 // requests that ended in it, of those measured
+
+	gil      func() int   // the GIL's flag: 1 held, 0 free, -1 unknown (gilLocked)
+	switches func() int64 // the GIL's hand-offs between threads so far (gilSwitches)
+
+	logged   int       // the limit last logged
+	loggedAt time.Time // when
 }
 
-// watchEvery is how often the watcher looks at the GIL while requests
-// wait: a Flask or Django request computes for 50–150 µs here, a database
-// query or a sleep leaves the GIL free for milliseconds.
-const watchEvery = 100 * time.Microsecond
+// A waiter is a request waiting at the gate. A Call keeps one.
+type waiter struct {
+	ready chan struct{} // buffered, capacity 1: sent to when admitted
+}
+
+func newWaiter() *waiter { return &waiter{ready: make(chan struct{}, 1)} }
+
+const (
+	// sampleEvery is how often the watcher looks at the GIL while
+	// requests run or wait: a Flask or Django request computes for
+	// 50 µs to 3 ms here; a database call or a sleep leaves the GIL free
+	// for milliseconds.
+	sampleEvery = 200 * time.Microsecond
+	// window is how long the limit is adapted over: a handful of Django
+	// requests, a hundred samples when the timer keeps time.
+	window = 20 * time.Millisecond
+	// growBelow and shrinkAbove bound the CPU the requests in C may use,
+	// in cores, for the limit to grow or to shrink (see the type).
+	growBelow   = 0.7
+	shrinkAbove = 0.95
+	// convoyAt is how many times a request may pass the GIL to another
+	// thread, on average, before the requests in C count as a convoy: one
+	// to start, one or two around a wait, and a switch interval's forced
+	// switch now and then.
+	convoyAt = 3
+	// slice is how long the gate lets requests wait with nobody admitted
+	// before it admits the longest waiting one beyond the limit:
+	// CPython's default switch interval.
+	slice = 5 * time.Millisecond
+)
 
 // entry is the process's gate: one interpreter, one GIL.
-var entry = gate{tok: make(chan struct{}, 1), pass: make(chan struct{})}
+var entry = newGate(gilLocked, gilSwitches)
 
-// enter waits for the token, or for a moment when it is held but the GIL
-// is free. It reports whether it took the token; if it did, the caller
-// must leave. Waiters are served in the order they came.
-func (g *gate) enter() bool {
-	select {
-	case g.tok <- struct{}{}:
-		return true
-	default:
+func newGate(gil func() int, switches func() int64) *gate {
+	return &gate{limit: 1, logged: 1, gil: gil, switches: switches}
+}
+
+// enter returns once the request may call into Python; it must leave when
+// the call returns or calls back into Go. Waiters are served in the order
+// they came. It reports whether the watcher runs: the request should then
+// add the CPU time it uses in C to g.cpu.
+func (g *gate) enter(w *waiter) (measure bool) {
+	g.mu.Lock()
+	if g.running < g.limit && len(g.queue) == 0 {
+		g.admit()
+		measure = g.watching
+		g.mu.Unlock()
+		return measure
 	}
-	if gilLocked() != 1 {
-		// Free: the holder waits on I/O, go in beside it. Unknown (a
-		// Python whose GIL gil.c cannot read): don't queue at all.
+	if g.gil() < 0 {
+		// A Python whose GIL gil.c cannot read: nothing to adapt by,
+		// so no queue; CPython schedules the threads.
+		g.limit = 1 << 30
+		g.admit()
+		g.mu.Unlock()
 		return false
 	}
-	g.waiting.Add(1)
-	defer g.waiting.Add(-1)
-	if g.watching.CompareAndSwap(false, true) {
-		go g.watch()
-	}
-	select {
-	case g.tok <- struct{}{}:
-		return true
-	case <-g.pass:
-		return false
+	g.queue = append(g.queue, w)
+	g.watch()
+	g.mu.Unlock()
+	<-w.ready
+	return true
+}
+
+// leave ends an admission. It reports whether it admitted a waiter in its
+// place.
+func (g *gate) leave() bool {
+	g.mu.Lock()
+	g.running--
+	woke := g.admitWaiting()
+	g.mu.Unlock()
+	return woke
+}
+
+// admit counts one more request in C. g.mu is held.
+func (g *gate) admit() {
+	g.running++
+	g.lastPass = time.Now()
+	if g.running > 1 {
+		g.watch() // to see whether they only take turns on the GIL
 	}
 }
 
-// watch runs while requests wait, and lets the longest waiting one in
-// whenever it finds the token held but the GIL free: the holder has begun
-// to wait on I/O since the others queued.
+// admitWaiting admits waiting requests while the limit allows, and
+// reports whether it admitted any. g.mu is held.
+func (g *gate) admitWaiting() bool {
+	woke := false
+	for g.running < g.limit && len(g.queue) > 0 {
+		g.pass()
+		woke = true
+	}
+	return woke
+}
+
+// pass admits the longest waiting request, within the limit or not.
+// g.mu is held.
+func (g *gate) pass() {
+	w := g.queue[0]
+	copy(g.queue, g.queue[1:])
+	g.queue[len(g.queue)-1] = nil
+	g.queue = g.queue[:len(g.queue)-1]
+	g.admit()
+	w.ready <- struct{}{}
+}
+
+// watch starts the watcher if it is not running. g.mu is held.
 func (g *gate) watch() {
-	t := time.NewTimer(watchEvery)
+	if !g.watching {
+		g.watching = true
+		g.newWindow(time.Now())
+		go g.watcher()
+	}
+}
+
+// newWindow starts a window of samples at now. g.mu is held.
+func (g *gate) newWindow(now time.Time) {
+	g.samples, g.busy, g.queued, g.began = 0, 0, 0, now
+	g.switches0 = g.switches()
+	g.cpu.Store(0)
+	g.done.Store(0)
+}
+
+// watcher samples the GIL while requests wait or more than one is in C,
+// gives a fairness pass when nobody was admitted for a slice, and adapts
+// the limit at the end of each window.
+func (g *gate) watcher() {
+	t := time.NewTicker(sampleEvery)
 	defer t.Stop()
-	for {
-		<-t.C
-		if g.waiting.Load() == 0 {
-			g.watching.Store(false)
-			// A waiter that came between the Load and the Store saw a
-			// watcher and started none: keep watching for it.
-			if g.waiting.Load() == 0 || !g.watching.CompareAndSwap(false, true) {
-				return
-			}
+	for range t.C {
+		g.mu.Lock()
+		if len(g.queue) == 0 && g.running <= 1 {
+			g.watching = false
+			g.mu.Unlock()
+			return
 		}
-		if len(g.tok) == 1 && gilLocked() == 0 {
-			select {
-			case g.pass <- struct{}{}:
-			default:
-			}
-		}
-		t.Reset(watchEvery)
+		g.sample(time.Now())
+		g.mu.Unlock()
 	}
 }
 
-// leave gives the token back if took says enter took it.
-func (g *gate) leave(took bool) {
-	if took {
-		<-g.tok
+// sample takes one look at the GIL at time now. g.mu is held.
+func (g *gate) sample(now time.Time) {
+	g.samples++
+	if g.gil() == 1 {
+		g.busy++
+	}
+	if len(g.queue) > 0 {
+		g.queued++
+		if now.Sub(g.lastPass) >= slice {
+			g.pass() // fairness: see the type's comment
+		}
+	}
+	if now.Sub(g.began) >= window {
+		g.adapt(float64(g.cpu.Load())/float64(now.Sub(g.began)), g.switches()-g.switches0, g.done.Load())
+		g.newWindow(now)
 	}
 }
 
-// handOver, called after leave gave the token back, lets the request that
-// got it, if one waited, run Python now, on this P (a channel hands it
-// over there), instead of after the caller's own Go work: its socket
-// writes take tens of microseconds while the GIL sits idle. It lowered
-// Flask's p99 under load by a fifth. The caller must not be locked to its
-// OS thread.
-func (g *gate) handOver() {
-	if g.waiting.Load() > 0 {
-		runtime.Gosched()
+// adapt sets the limit from the window just ended, in which the requests
+// used cores of CPU in C (1 is one core all the time), the GIL passed
+// between threads switches times, and done requests ended. g.mu is held.
+func (g *gate) adapt(cores float64, switches, done int64) {
+	idle := g.samples - g.busy
+	waited := g.queued*2 >= g.samples
+	demand := g.running + len(g.queue)
+	convoy := done > 0 && switches > convoyAt*done
+	switch {
+	case g.running > 1 && (g.busy*100 >= g.samples*97 || cores > shrinkAbove || convoy):
+		g.limit = min(g.limit, g.running) - 1
+	case !waited || idle*4 <= g.samples || convoy:
+	case cores < growBelow/2:
+		g.limit *= 2
+	case cores < growBelow:
+		g.limit++
+	}
+	g.limit = max(1, min(g.limit, demand))
+	g.admitWaiting()
+	if g.limit != g.logged && time.Since(g.loggedAt) >= time.Second {
+		g.logged, g.loggedAt = g.limit, time.Now()
+		if l := limitLog.Load(); l != nil {
+			l.Debug("gowsgi scheduler: requests in Python at once",
+				"limit", g.limit, "running", g.running, "waiting", len(g.queue),
+				"gil_busy", float64(g.busy)/float64(g.samples), "cpu_cores", cores,
+				"switches", switches, "done", done)
+		}
 	}
 }
+
+// GateState is a snapshot of the gate, for logs and metrics.
+type GateState struct {
+	Limit   int // how many requests may be in Python at once, as adapted to the app
+	Running int // requests in Python now
+	Waiting int // requests waiting for their turn
+}
+
+// Gate reports the gate's current state.
+func Gate() GateState { return entry.state() }
+
+func (g *gate) state() GateState {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return GateState{Limit: g.limit, Running: g.running, Waiting: len(g.queue)}
+}
+
+// limitLog is where the gate logs its limit, at debug level, at most once
+// a second when it changed: the logger of the first App loaded.
+var limitLog atomic.Pointer[slog.Logger]
+
+// handOver, called after leave admitted a waiter, lets it run Python now,
+// on this P (the channel send readied it here), instead of after the
+// caller's own Go work: its socket writes take tens of microseconds while
+// the GIL sits idle. It lowered Flask's p99 under load by a fifth. The
+// caller must not be locked to its OS thread.
+func handOver() { runtime.Gosched() }
 
 // gilLocked reports whether a thread holds the GIL: 1 yes, 0 no, -1 this
 // Python's layout is unknown (see gil.c).
 func gilLocked() int { return int(C.gw_gil_locked()) }
+
+// gilSwitches reports how many times the GIL has passed from one thread to
+// another, or -1 for a layout gil.c does not know.
+func gilSwitches() int64 { return int64(C.gw_gil_switches()) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,64 +83,183 @@ func TestGILLockedWhileComputing(t *testing.T) {
 	}
 }
 
-func TestGateEnter(t *testing.T) {
+// TestGILSwitches checks that gilSwitches reads the real hand-off count of
+// this Python's GIL: two requests that compute at once take turns on the
+// GIL every switch interval (the second one is let in by a fairness pass),
+// so the count grows by many while they run.
+func TestGILSwitches(t *testing.T) {
 	if err := Start(Config{}); err != nil {
 		t.Fatal(err)
 	}
-	g := gate{tok: make(chan struct{}, 1), pass: make(chan struct{})}
-
-	if !g.enter() {
-		t.Fatal("enter with the token free did not take it")
+	before := gilSwitches()
+	if before < 0 {
+		t.Fatalf("gilSwitches() = %d: unknown layout (see gil.c for Python %s)", before, Version())
 	}
-	// The token is held, but nobody holds the GIL: the holder is waiting
-	// on I/O, and a second request must go in beside it at once.
-	done := make(chan bool)
-	go func() { done <- g.enter() }()
-	select {
-	case took := <-done:
-		if took {
-			t.Fatal("second enter took a token that was held")
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("enter queued behind a holder while the GIL was free")
-	}
-	g.leave(true)
-	if !g.enter() {
-		t.Fatal("enter after leave did not take the token")
-	}
-	g.leave(true)
-}
-
-// TestGatePassesWhenGILFrees: a request that queued while the GIL was busy
-// goes in beside the token's holder once the GIL is free (the holder now
-// waiting on I/O), without waiting for the token.
-func TestGatePassesWhenGILFrees(t *testing.T) {
-	if err := Start(Config{}); err != nil {
-		t.Fatal(err)
-	}
-	g := gate{tok: make(chan struct{}, 1), pass: make(chan struct{})}
-	if !g.enter() {
-		t.Fatal("enter with the token free did not take it")
-	}
-	defer g.leave(true)
-
-	// Keep the GIL busy for 0.3 s, then queue a request at g.
-	spun, _ := spin(t)
-	for gilLocked() != 1 {
-		time.Sleep(time.Millisecond)
-	}
-	entered := make(chan bool, 1)
-	go func() { entered <- g.enter() }()
-
-	select {
-	case took := <-entered:
-		if took {
-			t.Fatal("the waiter took a token that was held")
-		}
-		if err := <-spun; err != nil {
+	a, _ := spin(t)
+	b, _ := spin(t)
+	for _, done := range []<-chan error{a, b} {
+		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+	// 0.3 s each, turns of 5 ms: about 60 hand-offs; 10 is plenty.
+	if got := gilSwitches() - before; got < 10 {
+		t.Fatalf("the GIL passed between threads %d times while two requests computed together, want ≥ 10", got)
+	}
+}
+
+// fakeGIL is a GIL flag a test sets: 1 held, 0 free.
+type fakeGIL struct{ v atomic.Int32 }
+
+func (f *fakeGIL) read() int { return int(f.v.Load()) }
+
+func noSwitches() int64 { return 0 }
+
+// admitted runs g.enter in a goroutine and returns a channel closed once
+// it is admitted.
+func admitted(g *gate) <-chan struct{} {
+	in := make(chan struct{})
+	go func() {
+		g.enter(newWaiter())
+		close(in)
+	}()
+	return in
+}
+
+func wait(t *testing.T, in <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-in:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the waiter was not let in after the GIL came free")
+		t.Fatalf("%s: not admitted", what)
+	}
+}
+
+// TestGateFairPass: with the limit at one and the GIL held for good (a
+// request that computes forever), a waiting request is still admitted,
+// while the first one is still in.
+func TestGateFairPass(t *testing.T) {
+	var gil fakeGIL
+	gil.v.Store(1)
+	g := newGate(gil.read, noSwitches)
+	wait(t, admitted(g), "first request")
+	for i := 0; i < 3; i++ {
+		wait(t, admitted(g), "a request behind one that never leaves")
+	}
+	if s := g.state(); s.Running != 4 || s.Limit != 1 {
+		t.Fatalf("gate %+v, want 4 running beyond a limit of 1", s)
+	}
+	for i := 0; i < 4; i++ {
+		g.leave()
+	}
+}
+
+// TestGateOrder: waiters are admitted in the order they came.
+func TestGateOrder(t *testing.T) {
+	var gil fakeGIL
+	gil.v.Store(1)
+	g := newGate(gil.read, noSwitches)
+	g.enter(newWaiter())
+	order := make(chan int, 5)
+	for i := 0; i < 5; i++ {
+		w := newWaiter()
+		go func() {
+			g.enter(w)
+			order <- i
+			g.leave()
+		}()
+		for g.state().Waiting+len(order) != i+1 { // queued, or already let in
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	g.leave()
+	for i := 0; i < 5; i++ {
+		if got := <-order; got != i {
+			t.Fatalf("admission %d went to waiter %d", i, got)
+		}
+	}
+}
+
+// TestGateGrowsWhileGILIdles: requests in C that leave the GIL free (they
+// wait on a database, say) let the waiting ones in: the limit grows.
+func TestGateGrowsWhileGILIdles(t *testing.T) {
+	var gil fakeGIL
+	g := newGate(gil.read, noSwitches)
+	wait(t, admitted(g), "first request")
+	var ins []<-chan struct{}
+	for i := 0; i < 15; i++ {
+		ins = append(ins, admitted(g))
+	}
+	for i, in := range ins {
+		wait(t, in, "request "+strconv.Itoa(i+1))
+	}
+	if s := g.state(); s.Limit < 2 {
+		t.Fatalf("gate %+v: all came in by fairness passes, the limit never grew", s)
+	}
+	for i := 0; i < 16; i++ {
+		g.leave()
+	}
+}
+
+// TestGateShrinksWhileGILBusy: several requests in C with the GIL always
+// held only take turns on it: the limit comes down to one.
+func TestGateShrinksWhileGILBusy(t *testing.T) {
+	var gil fakeGIL
+	g := newGate(gil.read, noSwitches)
+	for i := 0; i < 4; i++ {
+		wait(t, admitted(g), "request "+strconv.Itoa(i))
+	}
+	gil.v.Store(1)
+	for g.state().Limit != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	// Requests that leave now admit nobody beyond the limit of one.
+	for i := 0; i < 4; i++ {
+		g.leave()
+	}
+	wait(t, admitted(g), "a request after all left")
+	if s := g.state(); s.Running != 1 {
+		t.Fatalf("gate %+v, want 1 running", s)
+	}
+}
+
+func TestGateAdapt(t *testing.T) {
+	const samples = 100
+	for _, tc := range []struct {
+		name                  string
+		limit, running, queue int
+		busy, queued          int     // of the window's samples
+		cores                 float64 // CPU the requests used in C
+		want                  int
+	}{
+		{"GIL idle, requests blocked and waiting: doubles", 2, 2, 10, 5, samples, 0.05, 4},
+		{"GIL idle a third, requests half busy: one more", 2, 2, 10, samples * 2 / 3, samples, 0.5, 3},
+		{"GIL idle, none waiting: holds", 3, 3, 0, 0, 0, 0.05, 3},
+		{"GIL idle a third but requests compute in C: holds", 1, 1, 10, samples * 2 / 3, samples, 0.9, 1},
+		{"GIL busy, several in C: one less", 4, 4, 10, samples, samples, 0.9, 3},
+		{"GIL half busy, requests use a core: one less", 4, 4, 10, samples / 2, samples, 1.2, 3},
+		{"GIL busy, one in C: stays at one", 1, 1, 10, samples, samples, 1, 1},
+		{"GIL busy, limit above those in C: down to them, less one", 16, 3, 0, samples, 0, 0.9, 2},
+		{"never above the demand", 8, 2, 1, 0, samples, 0.05, 3},
+		{"GIL busy 90%: holds", 2, 2, 10, samples * 9 / 10, samples, 0.8, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGate(func() int { return 1 }, noSwitches)
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			defer func() { g.running, g.queue = 0, nil }() // the watcher then ends
+			g.limit, g.running = tc.limit, tc.running
+			for i := 0; i < tc.queue; i++ {
+				g.queue = append(g.queue, newWaiter())
+			}
+			g.samples, g.busy, g.queued = samples, tc.busy, tc.queued
+			g.adapt(tc.cores, 0, 0)
+			if g.limit != tc.want {
+				t.Fatalf("limit %d, want %d", g.limit, tc.want)
+			}
+			if adm := min(tc.queue, max(0, tc.want-tc.running)); g.running != tc.running+adm {
+				t.Fatalf("running %d after adapt, want %d", g.running, tc.running+adm)
+			}
+		})
 	}
 }

@@ -32,6 +32,7 @@ typedef struct {
 	PyObject *hold;       /* owned: the ext block of a request already ended
 			       * (GW_DONE), kept alive for Go until the next call
 			       * with this result, or gw_drop_hold */
+	long long cpu_ns;     /* CPU time of this thread in the call, when asked for (the gate's) */
 } gw_result;
 
 typedef struct gw_req gw_req;
@@ -40,7 +41,8 @@ typedef struct gw_req gw_req;
 int gw_init(const char *program, const char *bootstrap, char **err);
 void gw_finalize(void);
 int gw_version(void);
-int gw_gil_locked(void); /* gil.c: 1 held, 0 free, -1 unknown */
+int gw_gil_locked(void);        /* gil.c: 1 held, 0 free, -1 unknown */
+long long gw_gil_switches(void); /* gil.c: hand-offs of the GIL so far, -1 unknown */
 
 /* app.c: loading apps and their per-app state. */
 PyObject *gw_load(const char *spec, char **err);
@@ -54,7 +56,7 @@ void gw_decref(PyObject *o);
 /* call.c: one request. */
 void gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 	      int flags, const char *body, Py_ssize_t body_len, int stream,
-	      uintptr_t call, char *out, Py_ssize_t out_cap, gw_result *res);
+	      uintptr_t call, char *out, Py_ssize_t out_cap, int measure, gw_result *res);
 void gw_drop_hold(gw_result *res);
 
 /* Internal, shared between the C files. */

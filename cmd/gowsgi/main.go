@@ -68,7 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringArrayVarP(&cfg.binds, "bind", "b", []string{"127.0.0.1:8000"},
 		"address to listen on: HOST:PORT, :PORT or unix:PATH (repeatable)")
 	fs.IntVarP(&cfg.workers, "workers", "w", 1, "processes, each with its own Python interpreter (and GIL)")
-	fs.IntVar(&cfg.threads, "threads", wsgi.DefaultThreads, "requests run in Python at once")
+	fs.IntVar(&cfg.threads, "threads", wsgi.DefaultThreads, "most requests run in Python at once (the scheduler adapts how many do, up to this)")
 	fs.StringVar(&cfg.chdir, "chdir", "", "change to this directory before loading the app")
 	fs.StringSliceVar(&cfg.pythonPath, "pythonpath", nil, "directories to put first on sys.path (comma-separated, repeatable)")
 	fs.StringVar(&cfg.venv, "venv", "", "virtual environment to run in (default $VIRTUAL_ENV)")
