@@ -18,6 +18,7 @@ type options struct {
 	multiprocess bool
 	maxPreread   int64
 	environ      EnvironFunc
+	fixed        bool
 }
 
 // DefaultThreads is the most requests an App runs in Python at once unless
@@ -40,6 +41,14 @@ func defaults() options {
 // wait for a slot, up to the queue timeout. n < 1 means 1.
 func WithThreads(n int) Option {
 	return func(o *options) { o.threads = max(n, 1) }
+}
+
+// WithFixedThreads runs n requests in Python at once, always (n < 1 means
+// 1): the scheduler does not adapt how many, and the app's requests do not
+// queue for it. For an app whose best concurrency its operator has
+// measured; the default, WithThreads, adapts within its bound.
+func WithFixedThreads(n int) Option {
+	return func(o *options) { o.threads, o.fixed = max(n, 1), true }
 }
 
 // WithScriptName mounts the app at an explicit SCRIPT_NAME ("" or "/x",

@@ -73,6 +73,7 @@ func New(spec string, opts ...Option) (*App, error) {
 		Multithread:  o.threads > 1,
 		Multiprocess: o.multiprocess,
 		Log:          o.log,
+		Fixed:        o.fixed,
 	})
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ type App struct {
 	errs   *C.PyObject // wsgi.errors (owned)
 	handle cgo.Handle  // to this App, for wsgi.errors
 	log    *slog.Logger
+	fixed  bool // requests are admitted at once (AppOptions.Fixed)
 }
 
 // AppOptions are the per-app settings of Load.
@@ -31,6 +32,11 @@ type AppOptions struct {
 	Multithread, Multiprocess bool
 	// Log receives wsgi.errors lines. Nil means slog.Default().
 	Log *slog.Logger
+	// Fixed admits the app's requests into Python as soon as they come,
+	// beside the gate's limit (see "The gate" in the package doc): as many
+	// run at once as the server lets in. For operators who know their app
+	// better than the scheduler.
+	Fixed bool
 }
 
 // Load imports the app named by spec: "module:attr", where attr may be
@@ -58,7 +64,7 @@ func Load(spec string, opt AppOptions) (*App, error) {
 	if obj == nil {
 		return nil, &LoadError{Spec: spec, Traceback: takeError(cerr)}
 	}
-	a := &App{obj: obj, log: opt.Log}
+	a := &App{obj: obj, log: opt.Log, fixed: opt.Fixed}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

@@ -95,7 +95,7 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	// threading.local are per thread): blocks come to gowsgiBlock, a
 	// callback on this goroutine, and the goroutine is never pinned to its
 	// thread between calls.
-	measure := entry.enter(c.wait)
+	measure := entry.enter(c.wait, c.app.fixed)
 	c.admitted = true
 	C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
 		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,

@@ -136,11 +136,12 @@ func newGate(gil func() int, switches func() int64) *gate {
 
 // enter returns once the request may call into Python; it must leave when
 // the call returns or calls back into Go. Waiters are served in the order
-// they came. It reports whether the watcher runs: the request should then
-// add the CPU time it uses in C to g.cpu.
-func (g *gate) enter(w *waiter) (measure bool) {
+// they came; a fixed request (AppOptions.Fixed) is admitted at once. It
+// reports whether the watcher runs: the request should then add the CPU
+// time it uses in C to g.cpu.
+func (g *gate) enter(w *waiter, fixed bool) (measure bool) {
 	g.mu.Lock()
-	if g.running < g.limit && len(g.queue) == 0 {
+	if fixed || g.running < g.limit && len(g.queue) == 0 {
 		g.admit()
 		measure = g.watching
 		g.mu.Unlock()

@@ -120,7 +120,7 @@ func noSwitches() int64 { return 0 }
 func admitted(g *gate) <-chan struct{} {
 	in := make(chan struct{})
 	go func() {
-		g.enter(newWaiter())
+		g.enter(newWaiter(), false)
 		close(in)
 	}()
 	return in
@@ -154,17 +154,41 @@ func TestGateFairPass(t *testing.T) {
 	}
 }
 
+// TestGateFixed: a fixed app's request (AppOptions.Fixed) is admitted at
+// once, beyond the limit and past the waiting ones.
+func TestGateFixed(t *testing.T) {
+	var gil fakeGIL
+	gil.v.Store(1)
+	g := newGate(gil.read, noSwitches)
+	g.enter(newWaiter(), false)
+	g.mu.Lock()
+	g.lastPass = time.Now().Add(time.Hour) // no fairness pass during the test
+	g.mu.Unlock()
+	queued := admitted(g)
+	for g.state().Waiting != 1 {
+		time.Sleep(100 * time.Microsecond)
+	}
+	g.enter(newWaiter(), true)
+	if s := g.state(); s.Running != 2 || s.Waiting != 1 {
+		t.Fatalf("gate %+v, want the fixed request in beside the first, one waiting", s)
+	}
+	g.leave()
+	g.leave()
+	wait(t, queued, "the waiting request")
+	g.leave()
+}
+
 // TestGateOrder: waiters are admitted in the order they came.
 func TestGateOrder(t *testing.T) {
 	var gil fakeGIL
 	gil.v.Store(1)
 	g := newGate(gil.read, noSwitches)
-	g.enter(newWaiter())
+	g.enter(newWaiter(), false)
 	order := make(chan int, 5)
 	for i := 0; i < 5; i++ {
 		w := newWaiter()
 		go func() {
-			g.enter(w)
+			g.enter(w, false)
 			order <- i
 			g.leave()
 		}()

@@ -34,6 +34,7 @@ import (
 type config struct {
 	binds      []string
 	threads    int
+	fixed      bool
 	chdir      string
 	pythonPath []string
 	venv       string
@@ -69,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"address to listen on: HOST:PORT, :PORT or unix:PATH (repeatable)")
 	fs.IntVarP(&cfg.workers, "workers", "w", 1, "processes, each with its own Python interpreter (and GIL)")
 	fs.IntVar(&cfg.threads, "threads", wsgi.DefaultThreads, "most requests run in Python at once (the scheduler adapts how many do, up to this)")
+	fs.BoolVar(&cfg.fixed, "fixed-threads", false, "run --threads requests in Python at once, always, instead of adapting how many")
 	fs.StringVar(&cfg.chdir, "chdir", "", "change to this directory before loading the app")
 	fs.StringSliceVar(&cfg.pythonPath, "pythonpath", nil, "directories to put first on sys.path (comma-separated, repeatable)")
 	fs.StringVar(&cfg.venv, "venv", "", "virtual environment to run in (default $VIRTUAL_ENV)")
@@ -133,8 +135,12 @@ func run(cfg *config) error {
 		defer removeSockets(cfg.binds)
 		return runMaster(cfg, listeners, logger)
 	}
+	threads := wsgi.WithThreads(cfg.threads)
+	if cfg.fixed {
+		threads = wsgi.WithFixedThreads(cfg.threads)
+	}
 	app, err := wsgi.New(cfg.spec,
-		wsgi.WithThreads(cfg.threads),
+		threads,
 		wsgi.WithPythonPath(cfg.pythonPath...),
 		wsgi.WithVenv(cfg.venv),
 		wsgi.WithMultiprocess(cfg.workers > 1),

@@ -261,7 +261,7 @@ func TestCLIUnixSocket(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	sock := filepath.Join(dir, "s.sock")
-	p := startGowsgi(t, nil, "--bind", "unix:"+sock, "--threads", "2", "--chdir", appDir, "app:app")
+	p := startGowsgi(t, nil, "--bind", "unix:"+sock, "--threads", "2", "--fixed-threads", "--chdir", appDir, "app:app")
 	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer

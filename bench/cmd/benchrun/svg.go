@@ -20,6 +20,7 @@ var colors = map[string]string{
 	"gowsgi-w2":            "#8b0000",
 	"gowsgi-t1":            "#f4a6a6",
 	"gowsgi-t4":            "#e377c2",
+	"gowsgi-t8":            "#dbdb8d",
 	"gowsgi-t32":           "#c5b0d5",
 	"modwsgi-2x4":          "#bcbd22",
 }
