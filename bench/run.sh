@@ -60,7 +60,9 @@ echo "run.sh: building ${own_gowsgi:+gowsgi, }goserver and benchrun into $build"
 	# Debian's Python, not a pyenv or venv one, for gowsgi and for the peers.
 	export PKG_CONFIG_PATH=
 	if [ -n "$own_gowsgi" ]; then
-		go build -o "$build/gowsgi" ./cmd/gowsgi
+		# As scripts/serve.sh builds it: the static libpython when it is there.
+		source scripts/buildtags.sh
+		go build "${gowsgi_tags[@]}" -o "$build/gowsgi" ./cmd/gowsgi
 	fi
 	go build -o "$build/goserver" ./bench/goserver
 	go build -o "$build/benchrun" ./bench/cmd/benchrun

@@ -1,4 +1,4 @@
-//go:build !pydebug
+//go:build !pydebug && !pystatic
 
 package interp
 

@@ -36,10 +36,10 @@ import (
 // to both (adapt):
 //
 //   - requests waited, the GIL was idle for more than a quarter of the
-//     window, and the requests in C used less than growBelow of a core:
-//     they wait on something other than Python (a database, a sleep, an
-//     upstream), so more may come in: the limit doubles while they used
-//     less than half of that, grows by one otherwise;
+//     window, and the requests in C used less than half a core
+//     (growBelow): they wait on something other than Python (a database,
+//     a sleep, an upstream), so more may come in: the limit doubles while
+//     they used less than a quarter, grows by one otherwise;
 //   - more than one request was in C, and the GIL was busy in nearly
 //     every sample or the requests used more than shrinkAbove of a core:
 //     they only take turns on the GIL (or on the cores), so the limit
@@ -114,7 +114,7 @@ const (
 	window = 20 * time.Millisecond
 	// growBelow and shrinkAbove bound the CPU the requests in C may use,
 	// in cores, for the limit to grow or to shrink (see the type).
-	growBelow   = 0.7
+	growBelow   = 0.5
 	shrinkAbove = 0.95
 	// convoyAt is how many times a request may pass the GIL to another
 	// thread, on average, before the requests in C count as a convoy: one

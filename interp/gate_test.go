@@ -257,7 +257,8 @@ func TestGateAdapt(t *testing.T) {
 		want                  int
 	}{
 		{"GIL idle, requests blocked and waiting: doubles", 2, 2, 10, 5, samples, 0.05, 4},
-		{"GIL idle a third, requests half busy: one more", 2, 2, 10, samples * 2 / 3, samples, 0.5, 3},
+		{"GIL idle a third, requests a third busy: one more", 2, 2, 10, samples * 2 / 3, samples, 0.35, 3},
+		{"GIL idle a third, requests use most of a core: holds", 2, 2, 10, samples * 2 / 3, samples, 0.7, 2},
 		{"GIL idle, none waiting: holds", 3, 3, 0, 0, 0, 0.05, 3},
 		{"GIL idle a third but requests compute in C: holds", 1, 1, 10, samples * 2 / 3, samples, 0.9, 1},
 		{"GIL busy, several in C: one less", 4, 4, 10, samples, samples, 0.9, 3},

@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-exec go run ./cmd/gowsgi --chdir examples/hello --bind 127.0.0.1:8000 "$@" app:app
+source scripts/buildtags.sh
+exec go run "${gowsgi_tags[@]}" ./cmd/gowsgi --chdir examples/hello --bind 127.0.0.1:8000 "$@" app:app

@@ -15,5 +15,12 @@ bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [[ -n "$bad" ]]; then echo "gofmt would change: $bad" >&2; exit 1; fi
 echo "== go test -race ./..."
 go test -race -count=1 -timeout 30m ./...
+echo "== the static libpython build (-tags pystatic, as scripts/serve.sh builds the CLI)"
+source scripts/buildtags.sh
+if ((${#gowsgi_tags[@]})); then
+	go test "${gowsgi_tags[@]}" -count=1 -timeout 10m ./interp/ ./cmd/gowsgi/
+else
+	echo "no static libpython3.11 here: skipped"
+fi
 echo "== reference leaks (python3.11-dbg)"
 go test -tags pydebug -count=1 -timeout 10m -run 'Refcount|StartResponseRules' ./interp/
