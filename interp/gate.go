@@ -41,9 +41,12 @@ import (
 //     a sleep, an upstream), so more may come in: the limit doubles while
 //     they used less than a quarter, grows by one otherwise;
 //   - more than one request was in C, and the GIL was busy in nearly
-//     every sample or the requests used more than shrinkAbove of a core:
-//     they only take turns on the GIL (or on the cores), so the limit
-//     shrinks by one, down to one.
+//     every sample, or the requests used more than shrinkAbove of a core,
+//     or the GIL passed from thread to thread more than convoyAt times a
+//     request (a convoy: each of Django's sqlite3 calls hands it to
+//     another request and back): they only take turns on the GIL, so the
+//     limit shrinks by one, down to one. A convoy also keeps it from
+//     growing.
 //
 // The GIL's flag alone cannot tell a request blocked on I/O from one
 // computing in C with the GIL released: Django's sqlite3 steps leave the
@@ -51,8 +54,10 @@ import (
 // grew on that alone climbed to 32 and brought the convoy back (Django on
 // SQLite: 180 req/s at 6.5 ms of CPU a request, against 350 at 2.9 ms
 // with one at a time). The CPU the requests' threads used tells them
-// apart; it is measured (two clock_gettime calls a request) only while
-// the watcher runs.
+// apart (under load Flask's used 0.6–1 core, Django's 0.7–1, a 2 ms
+// sleep's 0.1–0.3); it is measured (two clock_gettime calls a request)
+// only while the watcher runs. CPython counts the GIL's hand-offs
+// (gil.c).
 //
 // The limit starts at one and never exceeds what is asked of it (requests
 // in C plus those waiting). On a Python whose GIL gil.c cannot read, the

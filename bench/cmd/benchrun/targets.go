@@ -116,25 +116,31 @@ func targets(res *Results) []Target {
 	var ts []Target
 	add := func(t Target) { ts = append(ts, t) }
 
-	// One gowsgi process against the best single-process peer.
-	vsSingle := func(wl string, want float64) {
+	// gowsgi against the best peer of its kind: one process against the
+	// best single-process peer, --workers 2 against the best 2-process one.
+	vsBest := func(wl, contender, what, kind string, want float64, best func(*WorkloadResult) string, ratio func(*Cell) float64) {
 		w := res.workload(wl)
-		g := w.cell("gowsgi")
-		t := Target{Name: fmt.Sprintf("%s, one process: ≥ %.1f× the best single-process peer", wl, want), Want: fmt.Sprintf("≥ %.2f×", want)}
+		g := w.cell(contender)
+		t := Target{Name: fmt.Sprintf("%s, %s: ≥ %.1f× the best %s peer", wl, what, want, kind), Want: fmt.Sprintf("≥ %.2f×", want)}
 		switch {
 		case w == nil:
 			t.Measured = "not run"
+		case g == nil:
+			t.Measured = contender + " not run"
 		case !ok(g):
-			t.Measured = "gowsgi did not run: " + firstLine(cellFailure(g))
+			t.Measured = contender + " did not run: " + firstLine(cellFailure(g))
 			t.Pass = pass(false)
-		case w.BestSingle == "":
-			t.Measured = "no single-process peer ran"
+		case best(w) == "":
+			t.Measured = "no " + kind + " peer ran"
 		default:
-			t.Value = g.VsBestSingle
-			t.Measured = fmt.Sprintf("%.2f× (gowsgi %s req/s, %s %s req/s)", g.VsBestSingle, num(g.RPS), w.BestSingle, num(w.cell(w.BestSingle).RPS))
-			t.Pass = pass(g.VsBestSingle >= want)
+			t.Value = ratio(g)
+			t.Measured = fmt.Sprintf("%.2f× (%s %s req/s, %s %s req/s)", t.Value, contender, num(g.RPS), best(w), num(w.cell(best(w)).RPS))
+			t.Pass = pass(t.Value >= want)
 		}
 		add(t)
+	}
+	vsSingle := func(wl string, want float64) {
+		vsBest(wl, "gowsgi", "one process", "single-process", want, func(w *WorkloadResult) string { return w.BestSingle }, func(c *Cell) float64 { return c.VsBestSingle })
 	}
 	vsSingle("hello", 1.5)
 	{
@@ -160,27 +166,8 @@ func targets(res *Results) []Target {
 	vsSingle("flask_json", 1.3)
 	vsSingle("django", 1.3)
 
-	// gowsgi --workers 2 against the best two-process peer.
 	vsTwo := func(wl string, want float64) {
-		w := res.workload(wl)
-		g := w.cell("gowsgi-w2")
-		t := Target{Name: fmt.Sprintf("%s, --workers 2: ≥ %.1f× the best 2-process peer", wl, want), Want: fmt.Sprintf("≥ %.2f×", want)}
-		switch {
-		case w == nil:
-			t.Measured = "not run"
-		case g == nil:
-			t.Measured = "gowsgi-w2 not run"
-		case !ok(g):
-			t.Measured = "gowsgi-w2 did not run: " + firstLine(cellFailure(g))
-			t.Pass = pass(false)
-		case w.BestTwo == "":
-			t.Measured = "no 2-process peer ran"
-		default:
-			t.Value = g.VsBestTwo
-			t.Measured = fmt.Sprintf("%.2f× (gowsgi-w2 %s req/s, %s %s req/s)", g.VsBestTwo, num(g.RPS), w.BestTwo, num(w.cell(w.BestTwo).RPS))
-			t.Pass = pass(g.VsBestTwo >= want)
-		}
-		add(t)
+		vsBest(wl, "gowsgi-w2", "--workers 2", "2-process", want, func(w *WorkloadResult) string { return w.BestTwo }, func(c *Cell) float64 { return c.VsBestTwo })
 	}
 	vsTwo("flask_hello", 1.2)
 	vsTwo("flask_json", 1.2)
