@@ -321,6 +321,22 @@ static void reset(gw_result *res)
 	res->fd_off = 0;
 }
 
+/* clock_ns reads one of the clocks the gate's measures use. */
+static long long clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+	if (clock_gettime(clock, &ts) < 0)
+		return 0;
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* measuring says whether the gate measures this request: res->wall_ns is
+ * -1 from gw_start's beginning until it sets it at the end. */
+static int measuring(gw_result *res)
+{
+	return res->wall_ns < 0;
+}
+
 /* drive hands what produce made (a block, GW_MORE, or a file, GW_FILE) to
  * Go and asks for more, until the request is over, all in this call: so
  * the app call, every next() and close() run on this one OS thread, and
@@ -331,9 +347,13 @@ static void drive(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 	while (res->kind == GW_MORE || res->kind == GW_FILE) {
 		int file = res->kind == GW_FILE, rc;
 
+		/* The callback and taking the GIL back are not the app's time. */
+		long long t0 = measuring(res) ? clock_ns(CLOCK_MONOTONIC) : 0;
 		gw_release();
 		rc = gowsgiBlock(req->call);
 		gw_acquire();
+		if (measuring(res))
+			res->wait_ns += clock_ns(CLOCK_MONOTONIC) - t0;
 		reset(res);
 		if (rc < 0 || file) {
 			/* Go stopped (the client is gone, or what Go checks failed:
@@ -348,28 +368,26 @@ static void drive(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 	}
 }
 
-/* thread_cpu_ns is the CPU time this OS thread has used: a system call,
- * made only when the gate asks (measure), while requests contend. */
-static long long thread_cpu_ns(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 void gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 	      int flags, const char *body, Py_ssize_t body_len, int stream,
 	      uintptr_t call, char *out, Py_ssize_t out_cap, int measure, gw_result *res)
 {
 	gw_req *req;
 	PyObject *environ = NULL, *result;
-	long long cpu0 = measure ? thread_cpu_ns() : 0;
+	/* The gate's measures (measure): two system calls for the thread's
+	 * CPU time and vDSO reads of the clock, made only while requests
+	 * contend. */
+	long long cpu0 = measure ? clock_ns(CLOCK_THREAD_CPUTIME_ID) : 0;
+	long long wall0 = measure ? clock_ns(CLOCK_MONOTONIC) : 0;
 
 	reset(res);
 	res->err = NULL;
 	res->err_len = 0;
+	res->wait_ns = 0;
+	res->wall_ns = measure ? -1 : 0;
 	gw_acquire();
+	if (measure)
+		res->wait_ns = clock_ns(CLOCK_MONOTONIC) - wall0; /* waiting for the GIL */
 	Py_CLEAR(res->hold); /* Go is done with the last request's block */
 	req = PyObject_New(gw_req, &gw_ReqType);
 	if (req == NULL) {
@@ -420,7 +438,10 @@ failed:
 	fail(req, res);
 out:
 	gw_release();
-	res->cpu_ns = measure ? thread_cpu_ns() - cpu0 : 0;
+	if (measure) {
+		res->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+		res->wall_ns = clock_ns(CLOCK_MONOTONIC) - wall0;
+	}
 }
 
 /* gw_drop_hold releases the block res may still hold (see gw_result). */

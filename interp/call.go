@@ -102,8 +102,7 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), cbool(measure), &c.res)
 	woke := c.leave()
 	if measure {
-		entry.cpu.Add(int64(c.res.cpu_ns))
-		entry.done.Add(1)
+		entry.measured(int64(c.res.cpu_ns), int64(c.res.wall_ns), int64(c.res.wait_ns))
 	}
 	if p := c.panicked; p != nil {
 		// The request has ended in C (close() was called): now the

@@ -31,15 +31,18 @@ import (
 // time for an app that computes (a second one only waits for the GIL), as
 // many as there are for one that waits on a database with the GIL
 // released. While requests run or wait, a watcher samples the GIL's flag
-// every sampleEvery (gil.c), and requests measure the CPU time their
-// thread used in C; at the end of each window the watcher adapts the limit
-// to both (adapt):
+// every sampleEvery (gil.c), and the requests measure their time in C: the
+// CPU their thread used, and how much of their own time there (leaving out
+// callbacks into Go and waiting for the GIL at the gate's side) they spent
+// blocked rather than computing. At the end of each window the watcher
+// adapts the limit (adapt):
 //
 //   - requests waited, the GIL was idle for more than a quarter of the
-//     window, and the requests in C used less than half a core
-//     (growBelow): they wait on something other than Python (a database,
-//     a sleep, an upstream), so more may come in: the limit doubles while
-//     they used less than a quarter, grows by one otherwise;
+//     window, the requests in C used less than growBelow of a core, and
+//     they were blocked more than half their time: they wait on
+//     something other than Python (a database, a sleep, an upstream), so
+//     more may come in: one more, or twice as many when they were blocked
+//     more than four fifths of the time;
 //   - more than one request was in C, and the GIL was busy in nearly
 //     every sample, or the requests used more than shrinkAbove of a core,
 //     or the GIL passed from thread to thread more than convoyAt times a
@@ -49,15 +52,17 @@ import (
 //     growing.
 //
 // The GIL's flag alone cannot tell a request blocked on I/O from one
-// computing in C with the GIL released: Django's sqlite3 steps leave the
-// GIL free a third of the time while the thread computes, and a limit that
-// grew on that alone climbed to 32 and brought the convoy back (Django on
-// SQLite: 180 req/s at 6.5 ms of CPU a request, against 350 at 2.9 ms
-// with one at a time). The CPU the requests' threads used tells them
-// apart (under load Flask's used 0.6–1 core, Django's 0.7–1, a 2 ms
-// sleep's 0.1–0.3); it is measured (two clock_gettime calls a request)
-// only while the watcher runs. CPython counts the GIL's hand-offs
-// (gil.c).
+// computing in C with the GIL released, nor from one whose thread waits for
+// a core: under wrk on two cores the GIL looked idle a third of the time in
+// Django and up to four fifths in Flask, and a limit that grew on that
+// alone climbed to 32 and brought the convoy back (Django on SQLite: 180
+// req/s at 6.5 ms of CPU a request, against 350 at 2.9 ms one at a time).
+// What the requests measure tells them apart (logged under load, blocked
+// part of their time in C: Flask 0.03–0.4, Django 0–0.05 one at a time,
+// a 2 ms sleep 0.97–0.99, the mixed app 0.9; GIL hand-offs a request:
+// Django two at a time 2.8–3.3, every other app 0–1.6). The measures cost
+// two clock_gettime system calls and a few vDSO clock reads a request, made
+// only while the watcher runs; CPython counts the hand-offs (gil.c).
 //
 // The limit starts at one and never exceeds what is asked of it (requests
 // in C plus those waiting). On a Python whose GIL gil.c cannot read, the
@@ -89,10 +94,13 @@ type gate struct {
 
 	// The watcher's current window.
 	samples, busy, queued int
-	began                 time.Time    // when it began
-	switches0             int64        // the GIL's hand-offs when it began
-	cpu                   atomic.Int64 // CPU time used in C by requests that ended in it, in ns
-	done                  atomic.Int64 // requests that ended in it, of those measured
+	began                 time.Time // when it began
+	switches0             int64     // the GIL's hand-offs when it began
+	// Of the requests that ended in it (measured): their threads' CPU
+	// time in C, their time in C, and the part of that which was not the
+	// app's (in callbacks into Go, and waiting to take the GIL on return
+	// from one or at the start), in ns; and how many.
+	cpu, wall, wait, done atomic.Int64
 
 	gil      func() int   // the GIL's flag: 1 held, 0 free, -1 unknown (gilLocked)
 	switches func() int64 // the GIL's hand-offs between threads so far (gilSwitches)
@@ -119,13 +127,12 @@ const (
 	window = 20 * time.Millisecond
 	// growBelow and shrinkAbove bound the CPU the requests in C may use,
 	// in cores, for the limit to grow or to shrink (see the type).
-	growBelow   = 0.5
+	growBelow   = 0.9
 	shrinkAbove = 0.95
 	// convoyAt is how many times a request may pass the GIL to another
 	// thread, on average, before the requests in C count as a convoy: one
-	// to start, one or two around a wait, and a switch interval's forced
-	// switch now and then.
-	convoyAt = 3
+	// to start and one around a wait.
+	convoyAt = 2
 	// slice is how long the gate lets requests wait with nobody admitted
 	// before it admits the longest waiting one beyond the limit:
 	// CPython's default switch interval.
@@ -222,6 +229,8 @@ func (g *gate) newWindow(now time.Time) {
 	g.samples, g.busy, g.queued, g.began = 0, 0, 0, now
 	g.switches0 = g.switches()
 	g.cpu.Store(0)
+	g.wall.Store(0)
+	g.wait.Store(0)
 	g.done.Store(0)
 }
 
@@ -256,15 +265,25 @@ func (g *gate) sample(now time.Time) {
 		}
 	}
 	if now.Sub(g.began) >= window {
-		g.adapt(float64(g.cpu.Load())/float64(now.Sub(g.began)), g.switches()-g.switches0, g.done.Load())
+		// blocked: the part of the app's own time in C that its threads
+		// did not compute (the CPU of the callbacks counts as the app's:
+		// it errs towards not growing).
+		cpu, own := float64(g.cpu.Load()), float64(g.wall.Load()-g.wait.Load())
+		blocked := 0.0
+		if own > 0 {
+			blocked = max(0, own-cpu) / own
+		}
+		g.adapt(cpu/float64(now.Sub(g.began)), blocked, g.switches()-g.switches0, g.done.Load())
 		g.newWindow(now)
 	}
 }
 
 // adapt sets the limit from the window just ended, in which the requests
-// used cores of CPU in C (1 is one core all the time), the GIL passed
-// between threads switches times, and done requests ended. g.mu is held.
-func (g *gate) adapt(cores float64, switches, done int64) {
+// used cores of CPU in C (1 is one core all the time), spent the fraction
+// blocked of their own time in C not computing (waiting on I/O, or for the
+// GIL inside the app), the GIL passed between threads switches times, and done
+// requests ended. g.mu is held.
+func (g *gate) adapt(cores, blocked float64, switches, done int64) {
 	idle := g.samples - g.busy
 	waited := g.queued*2 >= g.samples
 	demand := g.running + len(g.queue)
@@ -272,10 +291,10 @@ func (g *gate) adapt(cores float64, switches, done int64) {
 	switch {
 	case g.running > 1 && (g.busy*100 >= g.samples*97 || cores > shrinkAbove || convoy):
 		g.limit = min(g.limit, g.running) - 1
-	case !waited || idle*4 <= g.samples || convoy:
-	case cores < growBelow/2:
+	case !waited || idle*4 <= g.samples || convoy || cores > growBelow:
+	case blocked > 0.8:
 		g.limit *= 2
-	case cores < growBelow:
+	case blocked > 0.5:
 		g.limit++
 	}
 	g.limit = max(1, min(g.limit, demand))
@@ -285,7 +304,7 @@ func (g *gate) adapt(cores float64, switches, done int64) {
 		if l := limitLog.Load(); l != nil {
 			l.Debug("gowsgi scheduler: requests in Python at once",
 				"limit", g.limit, "running", g.running, "waiting", len(g.queue),
-				"gil_busy", float64(g.busy)/float64(g.samples), "cpu_cores", cores,
+				"gil_busy", float64(g.busy)/float64(g.samples), "cpu_cores", cores, "blocked", blocked,
 				"switches", switches, "done", done)
 		}
 	}
@@ -310,6 +329,15 @@ func (g *gate) state() GateState {
 // limitLog is where the gate logs its limit, at debug level, at most once
 // a second when it changed: the logger of the first App loaded.
 var limitLog atomic.Pointer[slog.Logger]
+
+// measured adds what a request that ended measured in C (see gw_result)
+// to the window.
+func (g *gate) measured(cpu, wall, wait int64) {
+	g.cpu.Add(cpu)
+	g.wall.Add(wall)
+	g.wait.Add(wait)
+	g.done.Add(1)
+}
 
 // handOver, called after leave admitted a waiter, lets it run Python now,
 // on this P (the channel send readied it here), instead of after the

@@ -204,11 +204,26 @@ func TestGateOrder(t *testing.T) {
 	}
 }
 
-// TestGateGrowsWhileGILIdles: requests in C that leave the GIL free (they
-// wait on a database, say) let the waiting ones in: the limit grows.
+// TestGateGrowsWhileGILIdles: requests in C that leave the GIL free and
+// are blocked most of their time there (they wait on a database, say) let
+// the waiting ones in: the limit grows.
 func TestGateGrowsWhileGILIdles(t *testing.T) {
 	var gil fakeGIL
 	g := newGate(gil.read, noSwitches)
+	// Requests that end report what they did in C: 1 ms there, 10 µs of
+	// it computing.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				g.measured(int64(10*time.Microsecond), int64(time.Millisecond), 0)
+			}
+		}
+	}()
 	wait(t, admitted(g), "first request")
 	var ins []<-chan struct{}
 	for i := 0; i < 15; i++ {
@@ -253,20 +268,22 @@ func TestGateAdapt(t *testing.T) {
 		name                  string
 		limit, running, queue int
 		busy, queued          int     // of the window's samples
-		cores                 float64 // CPU the requests used in C
+		cores, blocked        float64 // CPU the requests used in C, the part of their time blocked
+		switches, done        int64   // the GIL's hand-offs, requests ended
 		want                  int
 	}{
-		{"GIL idle, requests blocked and waiting: doubles", 2, 2, 10, 5, samples, 0.05, 4},
-		{"GIL idle a third, requests a third busy: one more", 2, 2, 10, samples * 2 / 3, samples, 0.35, 3},
-		{"GIL idle a third, requests use most of a core: holds", 2, 2, 10, samples * 2 / 3, samples, 0.7, 2},
-		{"GIL idle, none waiting: holds", 3, 3, 0, 0, 0, 0.05, 3},
-		{"GIL idle a third but requests compute in C: holds", 1, 1, 10, samples * 2 / 3, samples, 0.9, 1},
-		{"GIL busy, several in C: one less", 4, 4, 10, samples, samples, 0.9, 3},
-		{"GIL half busy, requests use a core: one less", 4, 4, 10, samples / 2, samples, 1.2, 3},
-		{"GIL busy, one in C: stays at one", 1, 1, 10, samples, samples, 1, 1},
-		{"GIL busy, limit above those in C: down to them, less one", 16, 3, 0, samples, 0, 0.9, 2},
-		{"never above the demand", 8, 2, 1, 0, samples, 0.05, 3},
-		{"GIL busy 90%: holds", 2, 2, 10, samples * 9 / 10, samples, 0.8, 2},
+		{"GIL idle, requests blocked and waiting: doubles", 2, 2, 10, 5, samples, 0.05, 0.95, 4, 2, 4},
+		{"GIL idle a third, requests blocked 60%: one more", 2, 2, 10, samples * 2 / 3, samples, 0.35, 0.6, 4, 2, 3},
+		{"GIL idle, none waiting: holds", 3, 3, 0, 0, 0, 0.05, 0.95, 6, 3, 3},
+		{"GIL idle a third but requests compute: holds", 1, 1, 10, samples * 2 / 3, samples, 0.7, 0.1, 2, 2, 1},
+		{"requests blocked but using the cores: holds", 2, 2, 10, samples / 2, samples, 0.92, 0.6, 4, 2, 2},
+		{"GIL busy, several in C: one less", 4, 4, 10, samples, samples, 0.9, 0.5, 8, 4, 3},
+		{"GIL half busy, requests use over a core: one less", 4, 4, 10, samples / 2, samples, 1.2, 0.1, 8, 4, 3},
+		{"a convoy: one less, though blocked", 2, 2, 10, samples * 2 / 3, samples, 0.6, 0.6, 100, 5, 1},
+		{"GIL busy, one in C: stays at one", 1, 1, 10, samples, samples, 1, 0, 2, 2, 1},
+		{"GIL busy, limit above those in C: down to them, less one", 16, 3, 0, samples, 0, 0.9, 0.1, 6, 3, 2},
+		{"never above the demand", 8, 2, 1, 0, samples, 0.05, 0.95, 4, 2, 3},
+		{"GIL busy 90%: holds", 2, 2, 10, samples * 9 / 10, samples, 0.8, 0.5, 4, 2, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newGate(func() int { return 1 }, noSwitches)
@@ -278,7 +295,7 @@ func TestGateAdapt(t *testing.T) {
 				g.queue = append(g.queue, newWaiter())
 			}
 			g.samples, g.busy, g.queued = samples, tc.busy, tc.queued
-			g.adapt(tc.cores, 0, 0)
+			g.adapt(tc.cores, tc.blocked, tc.switches, tc.done)
 			if g.limit != tc.want {
 				t.Fatalf("limit %d, want %d", g.limit, tc.want)
 			}

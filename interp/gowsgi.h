@@ -32,7 +32,11 @@ typedef struct {
 	PyObject *hold;       /* owned: the ext block of a request already ended
 			       * (GW_DONE), kept alive for Go until the next call
 			       * with this result, or gw_drop_hold */
-	long long cpu_ns;     /* CPU time of this thread in the call, when asked for (the gate's) */
+	/* When the gate asks (measure): this thread's CPU time in the call, the
+	 * call's wall time, and the part of it that was not the app's: in
+	 * callbacks into Go and waiting to take the GIL at the start and after
+	 * each callback. */
+	long long cpu_ns, wall_ns, wait_ns;
 } gw_result;
 
 typedef struct gw_req gw_req;
