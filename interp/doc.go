@@ -23,11 +23,13 @@
 // kernel a context switch each time the GIL moves, and many of them make
 // a convoy. The gate admits as many requests into C at once as keep the
 // GIL busy, and adapts that limit to the app while requests run: it
-// samples the GIL's flag, the CPU time the requests' threads use in C and
-// how often the GIL passes between threads. An app that computes (Flask,
-// Django on SQLite) runs one or two at a time; one that waits with the GIL
-// released (a database call, a sleep, an upstream request) as many as ask,
-// up to the server's slots (wsgi.WithThreads). Gate reports the limit.
+// samples the GIL's flag, and measures how much of their time in C the
+// requests spend blocked rather than computing and how often the GIL
+// passes between threads. An app that computes (Flask, Django on SQLite)
+// runs one at a time; one that waits with the GIL released (a database
+// call, a sleep, an upstream request) as many as ask, up to the server's
+// slots (wsgi.WithThreads); a mix of the two in between. Gate reports the
+// limit; AppOptions.Fixed opts an app out.
 //
 // The gate is fair the way CPython's GIL is: when requests wait and nobody
 // was admitted for a switch interval (5 ms), the longest waiting one is
