@@ -41,7 +41,8 @@ type Call struct {
 	ctx    context.Context
 	w      *response.Writer
 	stream io.Reader
-	cbErr  error // what went wrong in a callback
+	cbErr  error   // what went wrong in a callback
+	s      *stream // the writer sending later blocks, once there is one (see stream.go)
 
 	panicked any // a panic caught in a callback (see callbacks.go), raised again by Run
 
@@ -104,6 +105,18 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	if measure {
 		entry.measured(int64(c.res.cpu_ns), int64(c.res.wall_ns), int64(c.res.wait_ns))
 	}
+	var werr error // the stream writer's
+	if c.s != nil {
+		// The response is complete once the writer has sent what the
+		// app produced; a panic in it ends the request as one in a
+		// callback does.
+		var p any
+		werr, p = c.s.stop()
+		c.s = nil
+		if p != nil && c.panicked == nil {
+			c.panicked = p
+		}
+	}
 	if p := c.panicked; p != nil {
 		// The request has ended in C (close() was called): now the
 		// panic may go on up the Go stack.
@@ -127,6 +140,9 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 		return c.cbErr
 	}
 	// GW_DONE: what is left in out (and a last block in hold) goes out.
+	if werr != nil {
+		return werr // wraps response.ErrClientGone
+	}
 	if woke {
 		handOver()
 	}
@@ -138,15 +154,20 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 }
 
 // block sends what the C side produced in the middle of a request: a block
-// (flushed before the next is asked for, as PEP 3333 wants) or the file of
-// a wsgi.file_wrapper. A request stays admitted while it sends its first
-// block, with the headers, and asks for the next: the common response of
-// one block in an iterator (Flask, Django) then passes the gate once, and
-// its StopIteration and close() do not queue behind other requests. Later
+// or the file of a wsgi.file_wrapper. The first block, with the headers,
+// is written and flushed here, before the next is asked for; later blocks
+// go to the stream's writer, which transmits them while the app produces
+// the next (see stream.go). A request stays admitted while it sends its
+// first block and asks for the next: the common response of one block in
+// an iterator (Flask, Django) then passes the gate once, and its
+// StopIteration and close() do not queue behind other requests. Later
 // blocks leave the gate first, so a long stream never holds a place in it.
 func (c *Call) block() error {
 	if c.res.kind == C.GW_FILE || c.res.hdr_len == 0 || c.res.ext_len > 0 {
 		c.leave()
+	}
+	if c.res.kind == C.GW_MORE && c.res.hdr_len == 0 {
+		return c.queue()
 	}
 	err := c.deliver()
 	if err != nil {
@@ -160,6 +181,43 @@ func (c *Call) block() error {
 	}
 	if c.ctx.Err() != nil {
 		return fmt.Errorf("%w: %v", response.ErrClientGone, c.ctx.Err())
+	}
+	return nil
+}
+
+// queue hands a block after the first to the stream's writer, starting it
+// for the second block. The block is copied: it lives in out or in Python's
+// memory (ext) only until this callback returns. A block larger than the
+// whole queue is not copied but written from where it is, once the writer
+// has sent what is queued before it.
+func (c *Call) queue() error {
+	if c.ctx.Err() != nil {
+		return fmt.Errorf("%w: %v", response.ErrClientGone, c.ctx.Err())
+	}
+	if c.s == nil {
+		c.s = startStream(c.w)
+	}
+	in := c.out[c.res.hdr_len:c.res.out_len]
+	var ext []byte
+	if c.res.ext_len > 0 {
+		ext = unsafe.Slice((*byte)(unsafe.Pointer(c.res.ext)), int(c.res.ext_len))
+	}
+	if len(in)+len(ext) > StreamQueue {
+		if err := c.s.drain(c.ctx); err != nil {
+			return err
+		}
+		if err := c.deliver(); err != nil {
+			return err
+		}
+		return c.w.Flush()
+	}
+	if len(in) > 0 {
+		if err := c.s.push(c.ctx, in); err != nil {
+			return err
+		}
+	}
+	if len(ext) > 0 {
+		return c.s.push(c.ctx, ext)
 	}
 	return nil
 }

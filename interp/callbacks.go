@@ -94,6 +94,14 @@ func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.cha
 			rc = -1
 		}
 	}()
+	if c.s != nil {
+		// Blocks of the iterable still queued go first; then the
+		// writer is idle and this write may use the response.
+		if err := c.s.drain(c.ctx); err != nil {
+			c.cbErr = err
+			return -1
+		}
+	}
 	if hdrLen > 0 {
 		if err := c.start(unsafe.Slice((*byte)(unsafe.Pointer(hdr)), int(hdrLen))); err != nil {
 			c.cbErr = err
