@@ -242,11 +242,15 @@ static void produce(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 			Py_DECREF(b);
 			continue;
 		}
+		/* An iterator's block after the headers goes to Go's stream
+		 * queue (stream.go), which copies it: lend it rather than copy
+		 * it twice. */
+		int lend = req->iter != NULL && req->sent;
 		if (put_headers(req, out, cap, res) < 0) {
 			Py_DECREF(b);
 			goto failed;
 		}
-		if (n <= cap - res->out_len) {
+		if (!lend && n <= cap - res->out_len) {
 			memcpy(out + res->out_len, PyBytes_AS_STRING(b), n);
 			res->out_len += n;
 			Py_DECREF(b);
