@@ -27,6 +27,7 @@ type closeReport struct {
 	Closes    int  `json:"closes"`
 	Exhausted bool `json:"exhausted"`
 	Reraised  *int `json:"reraised"`
+	Produced  int  `json:"produced"` // blocks a /stream_long iterable produced
 }
 
 func closes(t *testing.T, base, id string) closeReport {

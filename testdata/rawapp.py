@@ -22,6 +22,7 @@ _lock = threading.Lock()
 closes = {}       # id -> number of close() calls
 exhausted = {}    # id -> the iterable ran to its end
 thread_results = {}
+produced = {}     # id -> blocks a /stream_long iterable produced
 
 TEXT = [("Content-Type", "text/plain")]
 JSON = [("Content-Type", "application/json")]
@@ -454,7 +455,51 @@ def r_closes(environ, start_response):
     key = _q(environ)["id"]
     with _lock:
         return _json(start_response, {"closes": closes.get(key, 0), "exhausted": exhausted.get(key, False),
-                                      "reraised": closes.get(key + ".reraised")})
+                                      "reraised": closes.get(key + ".reraised"),
+                                      "produced": produced.get(key, 0)})
+
+
+class _Long:
+    """A long stream for the stream writer's tests: n blocks of size bytes,
+    each starting with its index (8 digits), as fast as the server takes
+    them. How many were produced and close() are recorded under ?id=;
+    fail_at=k raises after k blocks; write_every=k calls write() with a
+    numbered block of its own after every k blocks."""
+
+    def __init__(self, environ, write):
+        q = _q(environ)
+        self.id = q["id"]
+        self.n = int(q.get("n", "100"))
+        self.size = int(q.get("size", "10240"))
+        self.fail_at = int(q.get("fail_at", "-1"))
+        self.write_every = int(q.get("write_every", "0"))
+        self.write = write
+        self.i = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.i == self.fail_at:
+            raise RuntimeError("fails mid-stream on purpose")
+        if self.i >= self.n:
+            exhausted[self.id] = True
+            raise StopIteration
+        if self.write_every and self.i and self.i % self.write_every == 0:
+            self.write(b"w%07d" % self.i + b"w" * (self.size - 8))
+        block = b"%08d" % self.i + b"." * (self.size - 8)
+        self.i += 1
+        with _lock:
+            produced[self.id] = self.i
+        return block
+
+    def close(self):
+        _count(self.id)
+
+
+def r_stream_long(environ, start_response):
+    write = start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return _Long(environ, write)
 
 
 def r_head(environ, start_response):
@@ -700,6 +745,7 @@ ROUTES = {
     "/first_next_error": r_first_next_error,
     "/stream": r_stream,
     "/tracked": r_tracked,
+    "/stream_long": r_stream_long,
     "/closes": r_closes,
     "/head": r_head,
     "/head_gen": r_head_gen,

@@ -13,6 +13,16 @@ def _gen(start_response, n, fail_at=None, lazy=False):
         yield b"x" * 100
 
 
+def _long(write):
+    # Many blocks through the stream writer, write() between them and one
+    # block larger than its queue.
+    for i in range(300):
+        if i % 50 == 49:
+            write(b"w" * 100)
+        yield b"x" * 10240
+    yield b"z" * (3 << 19)
+
+
 class Closing:
     def __init__(self, blocks):
         self.blocks = blocks
@@ -44,6 +54,9 @@ def app(environ, start_response):
     if path == "/gen":
         start_response("200 OK", [])
         return _gen(start_response, 5)
+    if path == "/longgen":
+        write = start_response("200 OK", [])
+        return _long(write)
     if path == "/lazy":
         return _gen(start_response, 3, lazy=True)
     if path == "/genfail":
