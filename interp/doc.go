@@ -16,6 +16,15 @@
 // (reading the request body, writing to the client, logging), so Go never
 // waits on the network while holding the GIL.
 //
+// # Streamed responses
+//
+// The first block of a response goes out with its headers in the callback
+// that received it. Later blocks are copied into a queue of at most
+// StreamQueue bytes that a writer goroutine sends while the app produces
+// the next (PEP 3333 allows a server to keep transmitting meanwhile);
+// blocks that queue behind a slow client go out together. Run returns once
+// the writer has sent everything. Streams reports the queues.
+//
 // # The gate
 //
 // Requests wait for their turn at a gate in Go, not on the GIL in C: a

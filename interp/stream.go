@@ -52,15 +52,21 @@ import (
 // StreamQueue bounds the bytes a streamed response may have produced and
 // not yet handed to the client's connection. Its two buffers (the one
 // filling, the one being written) hold at most twice that.
-const StreamQueue = 1 << 20
+//
+// A larger queue lets an app produce more of its response before it waits
+// for its client: 1 MiB, which holds the whole 1 MB stream workload, did
+// 1.1–1.2× the requests a second of 256 KiB, but with a p99 latency of
+// 450–820 ms against 58–207 ms (wrk -c64, 32 threads; see bench/NOTES.md):
+// producers that never wait take and give back the GIL at every block, and
+// requests that wait for it starve.
+const StreamQueue = 256 << 10
 
 // writePiece is the most the writer hands the ResponseWriter at once (a
 // chunk, on HTTP/1.1): each piece written makes room in the queue. A
 // producer waiting for room is woken only once the queue is down to a
 // quarter, so it waits at most once per three quarters of the queue:
 // waking a goroutine parked in a callback (locked to its thread) takes
-// tens of microseconds here (see bench/NOTES.md), and a 256 KiB queue lost
-// a fifth of the stream workload's throughput to it.
+// tens of microseconds here.
 const writePiece = 64 << 10
 
 // StreamState is a snapshot of the responses being streamed, for logs,
