@@ -96,6 +96,9 @@ type gate struct {
 	samples, busy, queued int
 	began                 time.Time // when it began
 	switches0             int64     // the GIL's hand-offs when it began
+	// Callbacks into Go in it: each gives the GIL up and takes it back,
+	// a hand-off of the request's own rather than a convoy's.
+	callbacks atomic.Int64
 	// Of the requests that ended in it (measured): their threads' CPU
 	// time in C, their time in C, and the part of that which was not the
 	// app's (in callbacks into Go, and waiting to take the GIL on return
@@ -228,6 +231,7 @@ func (g *gate) watch() {
 func (g *gate) newWindow(now time.Time) {
 	g.samples, g.busy, g.queued, g.began = 0, 0, 0, now
 	g.switches0 = g.switches()
+	g.callbacks.Store(0)
 	g.cpu.Store(0)
 	g.wall.Store(0)
 	g.wait.Store(0)
@@ -273,7 +277,8 @@ func (g *gate) sample(now time.Time) {
 		if own > 0 {
 			blocked = max(0, own-cpu) / own
 		}
-		g.adapt(cpu/float64(now.Sub(g.began)), blocked, g.switches()-g.switches0, g.done.Load())
+		switches := g.switches() - g.switches0 - g.callbacks.Load()
+		g.adapt(cpu/float64(now.Sub(g.began)), blocked, switches, g.done.Load())
 		g.newWindow(now)
 	}
 }
@@ -281,7 +286,7 @@ func (g *gate) sample(now time.Time) {
 // adapt sets the limit from the window just ended, in which the requests
 // used cores of CPU in C (1 is one core all the time), spent the fraction
 // blocked of their own time in C not computing (waiting on I/O, or for the
-// GIL inside the app), the GIL passed between threads switches times, and done
+// GIL inside the app), the GIL passed, callbacks into Go aside, between threads switches times, and done
 // requests ended. g.mu is held.
 func (g *gate) adapt(cores, blocked float64, switches, done int64) {
 	idle := g.samples - g.busy
