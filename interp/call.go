@@ -46,8 +46,9 @@ type Call struct {
 
 	panicked any // a panic caught in a callback (see callbacks.go), raised again by Run
 
-	wait     *waiter // this Call's place in the gate's queue (see gate.go)
-	admitted bool    // the gate has admitted the running request into C
+	wait      *waiter // this Call's place in the gate's queue (see gate.go)
+	admitted  bool    // the gate has admitted the running request into C
+	callbacks int64   // callbacks into Go during the request, for the gate's convoy count
 }
 
 // NewCall returns a Call for a.
@@ -104,6 +105,12 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	woke := c.leave()
 	if measure {
 		entry.measured(int64(c.res.cpu_ns), int64(c.res.wall_ns), int64(c.res.wait_ns))
+	}
+	// Once a request, not once a block: a counter every request writes
+	// for every block would be a cache line all the streams fight over.
+	if c.callbacks > 0 {
+		entry.callbacks.Add(c.callbacks)
+		c.callbacks = 0
 	}
 	var werr error // the stream writer's
 	if c.s != nil {

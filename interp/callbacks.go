@@ -33,8 +33,8 @@ import (
 
 //export gowsgiRead
 func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t) {
-	entry.callbacks.Add(1)
 	c := cgo.Handle(call).Value().(*Call)
+	c.callbacks++
 	c.leave() // waiting on the client: let other requests into Python
 	if c.panicked != nil {
 		return -1
@@ -85,8 +85,8 @@ func malformedBody(err error) bool {
 
 //export gowsgiWrite
 func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.char, n C.Py_ssize_t) (rc C.int) {
-	entry.callbacks.Add(1)
 	c := cgo.Handle(call).Value().(*Call)
+	c.callbacks++
 	c.leave() // writing to the client: let other requests into Python
 	if c.panicked != nil {
 		return -1
@@ -123,8 +123,8 @@ func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.cha
 
 //export gowsgiBlock
 func gowsgiBlock(call C.uintptr_t) (rc C.int) {
-	entry.callbacks.Add(1)
 	c := cgo.Handle(call).Value().(*Call)
+	c.callbacks++
 	if c.panicked != nil {
 		c.leave()
 		return -1
@@ -144,7 +144,6 @@ func gowsgiBlock(call C.uintptr_t) (rc C.int) {
 
 //export gowsgiLog
 func gowsgiLog(app C.uintptr_t, msg *C.char, n C.Py_ssize_t) {
-	entry.callbacks.Add(1)
 	a := cgo.Handle(app).Value().(*App)
 	defer func() {
 		// No request to fail here (wsgi.errors is the app's): the line

@@ -96,8 +96,9 @@ type gate struct {
 	samples, busy, queued int
 	began                 time.Time // when it began
 	switches0             int64     // the GIL's hand-offs when it began
-	// Callbacks into Go in it: each gives the GIL up and takes it back,
-	// a hand-off of the request's own rather than a convoy's.
+	// Callbacks into Go in it (of requests that ended in it; wsgi.errors
+	// lines aside): each gives the GIL up and takes it back, a hand-off of
+	// the request's own rather than a convoy's.
 	callbacks atomic.Int64
 	// Of the requests that ended in it (measured): their threads' CPU
 	// time in C, their time in C, and the part of that which was not the
