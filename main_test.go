@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,20 @@ import (
 // testdataDir is the absolute path of testdata/, put on sys.path of every
 // test app.
 var testdataDir string
+
+// testProcesses, from $GOWSGI_TEST_PROCESSES, runs every app the tests
+// load in that many worker processes (wsgi.WithProcesses): the end-to-end
+// suite then checks that mode (scripts/test.sh runs it both ways).
+var testProcesses, _ = strconv.Atoi(os.Getenv("GOWSGI_TEST_PROCESSES"))
+
+// inProcessOnly skips a test that looks into this process's interpreter,
+// which worker processes do not use.
+func inProcessOnly(t testing.TB) {
+	t.Helper()
+	if testProcesses > 0 {
+		t.Skip("looks into this process's interpreter: not with GOWSGI_TEST_PROCESSES")
+	}
+}
 
 func TestMain(m *testing.M) {
 	dir, err := filepath.Abs("testdata")
@@ -168,7 +183,11 @@ func (h *recorder) waitLog(t *testing.T, subs ...string) string {
 func loadApp(t testing.TB, spec string, opts ...wsgi.Option) (*wsgi.App, *recorder) {
 	t.Helper()
 	rec := newRecorder()
-	all := append([]wsgi.Option{wsgi.WithPythonPath(testdataDir), wsgi.WithLogger(slog.New(rec))}, opts...)
+	all := []wsgi.Option{wsgi.WithPythonPath(testdataDir), wsgi.WithLogger(slog.New(rec))}
+	if testProcesses > 0 {
+		all = append(all, wsgi.WithProcesses(testProcesses))
+	}
+	all = append(all, opts...)
 	app, err := wsgi.New(spec, all...)
 	if err != nil {
 		t.Fatalf("wsgi.New(%q): %v", spec, err)

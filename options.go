@@ -19,6 +19,11 @@ type options struct {
 	maxPreread   int64
 	environ      EnvironFunc
 	fixed        bool
+
+	processes         int // worker processes; 0 runs the app in this process
+	maxRequests       int
+	maxRequestsJitter int
+	maxWorkerMemory   int64
 }
 
 // DefaultThreads is the most requests an App runs in Python at once unless

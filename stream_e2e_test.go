@@ -105,6 +105,7 @@ func TestStreamInOrder(t *testing.T) {
 // that does not read: the app must be held back with the server's queue at
 // most StreamQueue, then the client reads everything, in order.
 func TestStreamBackpressure(t *testing.T) {
+	inProcessOnly(t) // it watches the stream writers of this process
 	srv, _ := rawServer(t)
 	waitNoStreams(t)
 	const n, size = 2048, 16 << 10 // 32 MiB: more than the queue and the sockets' buffers (at most 4 + 6 MiB)

@@ -27,6 +27,7 @@ type App struct {
 	log    *slog.Logger
 
 	slots chan *slot // the free slots: at most opt.threads requests in Python
+	procs *procs     // the worker processes, with WithProcesses; else nil
 
 	mu     sync.Mutex
 	closed bool
@@ -61,6 +62,9 @@ func New(spec string, opts ...Option) (*App, error) {
 	if o.log == nil {
 		o.log = slog.Default()
 	}
+	if o.processes > 0 {
+		return newProcs(spec, o)
+	}
 	if err := interp.Start(interp.Config{Venv: o.venv}); err != nil {
 		return nil, err
 	}
@@ -79,9 +83,7 @@ func New(spec string, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	a := &App{spec: spec, opt: o, py: py, log: o.log, slots: make(chan *slot, o.threads)}
-	if o.scriptName != nil {
-		a.envOpt = environ.Options{ScriptName: strings.TrimSuffix(*o.scriptName, "/"), ScriptNameSet: true}
-	}
+	a.setScriptName()
 	for i := 0; i < o.threads; i++ {
 		a.slots <- &slot{call: py.NewCall(), env: make([]byte, 0, 2048)}
 	}
@@ -90,6 +92,32 @@ func New(spec string, opts ...Option) (*App, error) {
 	appsMu.Unlock()
 	return a, nil
 }
+
+// newProcs is New for an app in worker processes: this process does not
+// start Python.
+func newProcs(spec string, o options) (*App, error) {
+	a := &App{spec: spec, opt: o, log: o.log}
+	a.setScriptName()
+	p, err := startProcs(a)
+	if err != nil {
+		return nil, err
+	}
+	a.procs = p
+	appsMu.Lock()
+	apps[a] = struct{}{}
+	appsMu.Unlock()
+	return a, nil
+}
+
+func (a *App) setScriptName() {
+	if a.opt.scriptName != nil {
+		a.envOpt = environ.Options{ScriptName: strings.TrimSuffix(*a.opt.scriptName, "/"), ScriptNameSet: true}
+	}
+}
+
+// LoadError is the error of an app that failed to import or build, with
+// Python's traceback.
+type LoadError = interp.LoadError
 
 // Handler is New for use in an expression: it panics, with the Python
 // traceback, if the app cannot be loaded.
@@ -125,6 +153,10 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
 		stream = r.Body
 	}
+	if a.procs != nil {
+		a.procs.dispatch(w, r, body, stream)
+		return
+	}
 
 	s, status := a.acquire(r.Context())
 	if s == nil {
@@ -146,21 +178,38 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // must be aborted.
 func (a *App) serve(s *slot, w http.ResponseWriter, r *http.Request, body []byte, stream io.Reader) bool {
 	var flags environ.Flags
-	s.env, flags = environ.Build(s.env[:0], r, &a.envOpt)
+	var err error
+	s.env, flags, err = a.buildEnv(s.env[:0], r)
+	if err != nil {
+		s.w.Reset(w, r)
+		return !s.w.Error500()
+	}
+	return a.run(s, r.Context(), w, r, s.env, flags, body, stream)
+}
+
+// buildEnv appends r's packed environ, with the EnvironFunc's entries, to
+// env. An entry the EnvironFunc may not set is logged and returned as an
+// error: the request is to be answered 500.
+func (a *App) buildEnv(env []byte, r *http.Request) ([]byte, environ.Flags, error) {
+	env, flags := environ.Build(env, r, &a.envOpt)
 	if a.opt.environ != nil {
 		for k, v := range a.opt.environ(r) {
 			if err := checkEnvironKey(k); err != nil {
 				a.log.Error("WSGI environ refused", "method", r.Method, "uri", r.RequestURI, "err", err)
-				s.w.Reset(w, r)
-				return !s.w.Error500()
+				return env, flags, err
 			}
-			s.env = environ.AppendVar(s.env, k, v)
+			env = environ.AppendVar(env, k, v)
 		}
 	}
+	return env, flags, nil
+}
+
+// run runs on slot s the request whose packed environ is env, writing the
+// response to w, and reports whether the connection must be aborted. r
+// gives the method (HEAD's rules) and what the logs say.
+func (a *App) run(s *slot, ctx context.Context, w http.ResponseWriter, r *http.Request, env []byte, flags environ.Flags, body []byte, stream io.Reader) bool {
 	s.w.Reset(w, r)
-
-	err := s.call.Run(r.Context(), s.env, flags, body, stream, &s.w)
-
+	err := s.call.Run(ctx, env, flags, body, stream, &s.w)
 	if err == nil {
 		err = s.w.Finish()
 		if errors.Is(err, response.ErrShortBody) {
@@ -234,6 +283,13 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	a.closed = true
 	a.mu.Unlock()
+	if a.procs != nil {
+		err := a.procs.close(ctx)
+		appsMu.Lock()
+		delete(apps, a)
+		appsMu.Unlock()
+		return err
+	}
 	// Every slot back in hand means no request is in Python.
 	var held []*slot
 	for len(held) < a.opt.threads {
@@ -256,6 +312,20 @@ func (a *App) Close(ctx context.Context) error {
 	delete(apps, a)
 	appsMu.Unlock()
 	return nil
+}
+
+// Reload imports the app anew without dropping a request: with
+// WithProcesses, a new generation of workers is started, takes the new
+// requests once all of them serve, and the old one finishes what it has
+// and stops. If the new generation fails to load the app (an import
+// error, say), Reload returns the error and the old one goes on serving.
+// An app in this process cannot be reloaded (one interpreter per
+// process, and Python cannot unimport): Reload then returns an error.
+func (a *App) Reload(ctx context.Context) error {
+	if a.procs == nil {
+		return fmt.Errorf("wsgi: cannot reload %s: it runs in this process; reloading needs WithProcesses", a.spec)
+	}
+	return a.procs.reload(ctx)
 }
 
 // Shutdown closes every open App (as Close does) and then stops the Python

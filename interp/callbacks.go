@@ -57,7 +57,7 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 			return 0
 		}
 		if err != nil {
-			if malformedBody(err) {
+			if MalformedBody(err) {
 				c.cbErr = fmt.Errorf("%w: %v", ErrBadRequestBody, err)
 			} else {
 				c.cbErr = fmt.Errorf("%w: reading the request body: %v", response.ErrClientGone, err)
@@ -73,11 +73,11 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 // client gets 400 Bad Request rather than a cut connection.
 var ErrBadRequestBody = errors.New("interp: malformed request body")
 
-// malformedBody reports whether err, from reading a request body, is the
+// MalformedBody reports whether err, from reading a request body, is the
 // client's framing at fault rather than the connection: net/http's chunked
 // reader and trailer errors are plain errors; a client gone is a net.Error,
 // io.ErrUnexpectedEOF or a closed or timed-out connection.
-func malformedBody(err error) bool {
+func MalformedBody(err error) bool {
 	var ne net.Error
 	return !errors.As(err, &ne) && !errors.Is(err, io.ErrUnexpectedEOF) &&
 		!errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded)

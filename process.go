@@ -1,0 +1,277 @@
+package wsgi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/gowsgi/wsgi/internal/wire"
+	"github.com/gowsgi/wsgi/interp"
+)
+
+// WithProcesses runs the app in n worker processes (n < 1 means 1), each
+// with its own Python interpreter and GIL, instead of in this process: a
+// Python app then uses n cores, and a crash in a C extension costs the
+// requests in flight on one worker, never the Go program. The App sends
+// each request to the worker with the fewest in flight, replaces a worker
+// that dies (with back-off: it never gives up on an app that loaded once),
+// recycles workers (WithMaxRequests, WithMaxWorkerMemory) and reloads the
+// app without dropping a request (App.Reload).
+//
+// A worker is the program's own executable started again: this package
+// recognises a worker start in its init, before main runs, and serves the
+// app there. The program needs no change for it, but its executable must
+// still be there (os.Executable) when a worker starts. Workers die with
+// the App's process (PR_SET_PDEATHSIG).
+//
+// The request's environ is built in the App's process, so WithEnviron,
+// WithScriptName and the mount point work as in-process; the other options
+// (WithThreads, WithPythonPath, WithVenv, ...) apply in each worker, and
+// the workers' logs and wsgi.errors go to the App's logger, with the
+// worker's "pid". With n > 1 the app sees wsgi.multiprocess True.
+func WithProcesses(n int) Option {
+	return func(o *options) { o.processes = max(n, 1) }
+}
+
+// WithMaxRequests recycles a worker process (WithProcesses) after it has
+// served n requests, plus a random jitter up to WithMaxRequestsJitter, as
+// gunicorn's --max-requests: a replacement is started first and takes new
+// requests once it is ready, then the old one finishes what it has and
+// stops. 0, the default, never recycles.
+func WithMaxRequests(n int) Option {
+	return func(o *options) { o.maxRequests = max(n, 0) }
+}
+
+// WithMaxRequestsJitter adds a random 0 to n requests to each worker's
+// WithMaxRequests, so workers started together are not recycled together.
+func WithMaxRequestsJitter(n int) Option {
+	return func(o *options) { o.maxRequestsJitter = max(n, 0) }
+}
+
+// WithMaxWorkerMemory recycles a worker process (WithProcesses) whose
+// resident memory exceeds bytes, as WithMaxRequests does; it is checked
+// every second. 0, the default, never.
+func WithMaxWorkerMemory(bytes int64) Option {
+	return func(o *options) { o.maxWorkerMemory = max(bytes, 0) }
+}
+
+var envPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// dispatch serves a request through a worker process.
+func (p *procs) dispatch(w http.ResponseWriter, r *http.Request, body []byte, stream io.Reader) {
+	a := p.a
+	bp := envPool.Get().(*[]byte)
+	defer envPool.Put(bp)
+	env, flags, err := a.buildEnv((*bp)[:0], r)
+	*bp = env[:0]
+	if err != nil {
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	req := wire.Request{Flags: uint32(flags), Method: r.Method, URI: r.RequestURI, Env: env}
+	if d, ok := r.Context().Deadline(); ok {
+		req.Deadline = d.UnixNano()
+	}
+	switch {
+	case body != nil && len(body)+len(env)+len(r.RequestURI)+64 <= wire.MaxPayload:
+		req.Mode, req.Body = wire.InlineBody, body
+	case body != nil:
+		req.Mode, stream = wire.StreamBody, bytes.NewReader(body)
+	case stream != nil:
+		req.Mode = wire.StreamBody
+	}
+	for try := 0; ; try++ {
+		wk, c, status := p.acquire(r.Context())
+		if wk == nil {
+			if status != 0 {
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, http.StatusText(status), status)
+			}
+			return
+		}
+		c.AppendRequest(&req)
+		if err := c.Flush(); err != nil {
+			// Nothing reached the worker: another socket may do.
+			c.Close()
+			wk.release(nil)
+			if try < 3 {
+				continue
+			}
+			a.log.Error("gowsgi: cannot reach a worker process; answered 502", "err", err)
+			http.Error(w, http.StatusText(http.StatusBadGateway), http.StatusBadGateway)
+			return
+		}
+		rl := relay{p: p, wk: wk, c: c, w: w, r: r, stream: stream}
+		abort := rl.run()
+		if abort {
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
+}
+
+// relay replays on w the frames a worker sends for one request.
+type relay struct {
+	p      *procs
+	wk     *worker
+	c      *wire.Conn
+	w      http.ResponseWriter
+	r      *http.Request
+	stream io.Reader
+	buf    []byte // for Read frames
+	sent   bool   // the status line went out
+	broken bool   // the client is gone: the rest is dropped
+}
+
+// run relays the response and reports whether the connection must be
+// aborted. It gives the socket back (or closes it) and ends the request on
+// its worker.
+func (rl *relay) run() (abort bool) {
+	// A client that goes away closes the socket, which ends the request
+	// in the worker (and the Next below).
+	stop := context.AfterFunc(rl.r.Context(), rl.c.Abort)
+	reuse := false
+	defer func() {
+		if !stop() || !reuse {
+			rl.c.Close()
+			rl.wk.release(nil)
+			return
+		}
+		rl.wk.release(rl.c)
+	}()
+	for {
+		t, payload, err := rl.c.Next()
+		if err != nil {
+			return rl.lost(err)
+		}
+		switch t {
+		case wire.Head:
+			code, err := wire.ParseHead(payload, rl.w.Header())
+			if err != nil {
+				return rl.lost(err)
+			}
+			rl.sent = true
+			rl.w.WriteHeader(code)
+		case wire.Body:
+			if !rl.broken {
+				if _, err := rl.w.Write(payload); err != nil {
+					return rl.gone()
+				}
+			}
+		case wire.Flush:
+			if !rl.broken {
+				if err := http.NewResponseController(rl.w).Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+					return rl.gone()
+				}
+			}
+		case wire.Read:
+			n, err := wire.Uint(payload)
+			if err != nil {
+				return rl.lost(err)
+			}
+			rl.read(int(min(n, wire.MaxPayload)))
+			if err := rl.c.Flush(); err != nil {
+				return rl.lost(err)
+			}
+		case wire.File:
+			limit, err := wire.Uint(payload)
+			if err != nil {
+				return rl.lost(err)
+			}
+			f, err := rl.c.TakeFile("wsgi.file_wrapper")
+			if err != nil {
+				return rl.lost(err)
+			}
+			rl.sendFile(f, int64(limit))
+			f.Close()
+			if err := rl.c.Flush(); err != nil {
+				return rl.lost(err)
+			}
+		case wire.End:
+			reuse = len(payload) == 1
+			return len(payload) != 1 || payload[0] != 0
+		default:
+			return rl.lost(fmt.Errorf("%w: %v in a response", wire.ErrFrame, t))
+		}
+	}
+}
+
+// read answers a Read frame: up to n bytes of the client's body.
+func (rl *relay) read(n int) {
+	if rl.stream == nil {
+		rl.c.Frame(wire.EOF)
+		return
+	}
+	if cap(rl.buf) < n {
+		rl.buf = make([]byte, n)
+	}
+	for {
+		m, err := rl.stream.Read(rl.buf[:n])
+		if m > 0 {
+			rl.c.Frame(wire.Data, rl.buf[:m])
+			return
+		}
+		switch {
+		case errors.Is(err, io.EOF):
+			rl.c.Frame(wire.EOF)
+			return
+		case err != nil && interp.MalformedBody(err):
+			rl.c.AppendError(wire.BodyErr, 0, wire.ErrMalformed, err.Error())
+			return
+		case err != nil:
+			rl.c.AppendError(wire.BodyErr, 0, wire.ErrGone, err.Error())
+			return
+		}
+	}
+}
+
+// sendFile answers a File frame: it sends up to limit bytes of f from its
+// offset (which the worker shares: one open file), with sendfile(2) when
+// w allows.
+func (rl *relay) sendFile(f *os.File, limit int64) {
+	if rl.broken {
+		rl.c.AppendError(wire.FileDone, 0, wire.ErrGone, "client gone")
+		return
+	}
+	n, err := io.Copy(rl.w, &io.LimitedReader{R: f, N: limit})
+	var pe *os.PathError
+	switch {
+	case err == nil:
+		rl.c.AppendError(wire.FileDone, n, wire.ErrNone, "")
+	case errors.As(err, &pe) && pe.Path == f.Name():
+		rl.c.AppendError(wire.FileDone, n, wire.ErrFileRead, pe.Err.Error())
+	default:
+		rl.broken = true
+		rl.c.AppendError(wire.FileDone, n, wire.ErrGone, err.Error())
+	}
+}
+
+// gone handles a failed write to the client: the socket is closed, which
+// ends the request in the worker, and the connection is cut.
+func (rl *relay) gone() bool {
+	rl.broken = true
+	rl.c.Abort()
+	return true
+}
+
+// lost handles a socket that failed before End: the worker died (or the
+// client went away and closed it). A response not begun is answered 502.
+func (rl *relay) lost(err error) bool {
+	if rl.r.Context().Err() != nil {
+		return true // the client is gone
+	}
+	rl.p.a.log.Error("gowsgi: worker process lost during a request", "pid", rl.wk.pid,
+		"method", rl.r.Method, "uri", rl.r.RequestURI, "sent", rl.sent, "err", err)
+	if rl.sent {
+		return true
+	}
+	h := rl.w.Header()
+	clear(h)
+	http.Error(rl.w, http.StatusText(http.StatusBadGateway), http.StatusBadGateway)
+	return false
+}

@@ -1,0 +1,36 @@
+"""A WSGI app for the worker-process tests (process_test.go).
+
+    /pid            this process's id
+    /version        what $PROCAPP_VERSION_FILE held when the app was imported
+    /crash          a segmentation fault in C (ctypes.string_at(0))
+    /sleep?s=X      sleeps X seconds, then answers the pid
+    /grow?mb=N      keeps N MiB more alive in this process
+"""
+
+import ctypes
+import os
+import time
+from urllib.parse import parse_qs
+
+VERSION = ""
+if os.environ.get("PROCAPP_VERSION_FILE"):
+    with open(os.environ["PROCAPP_VERSION_FILE"]) as f:
+        VERSION = f.read().strip()
+    if VERSION == "broken":
+        raise RuntimeError("procapp: this version does not import")
+
+_kept = []
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    q = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    if path == "/crash":
+        ctypes.string_at(0)
+    if path == "/sleep":
+        time.sleep(float(q.get("s", "0.1")))
+    if path == "/grow":
+        _kept.append(bytearray(int(q.get("mb", "1")) << 20))
+    body = (VERSION if path == "/version" else str(os.getpid())).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
