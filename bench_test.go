@@ -77,10 +77,16 @@ var (
 // benchApp loads spec from bench/apps once per test binary (every App
 // stays open until TestMain's Shutdown).
 func benchApp(b *testing.B, spec string, opts ...wsgi.Option) *wsgi.App {
+	return benchAppAs(b, spec, spec, opts...)
+}
+
+// benchAppAs is benchApp for an app loaded with options of its own, kept
+// under key.
+func benchAppAs(b *testing.B, key, spec string, opts ...wsgi.Option) *wsgi.App {
 	b.Helper()
 	benchAppsMu.Lock()
 	defer benchAppsMu.Unlock()
-	if a, ok := benchApps[spec]; ok {
+	if a, ok := benchApps[key]; ok {
 		return a
 	}
 	dir, err := filepath.Abs(filepath.Join("bench", "apps"))
@@ -94,7 +100,7 @@ func benchApp(b *testing.B, spec string, opts ...wsgi.Option) *wsgi.App {
 		}
 		b.Fatal(err)
 	}
-	benchApps[spec] = a
+	benchApps[key] = a
 	return a
 }
 
@@ -236,6 +242,47 @@ func BenchmarkServeHTTPEcho(b *testing.B) {
 func BenchmarkServeHTTPFlaskHello(b *testing.B) {
 	app := benchApp(b, "flask_hello:app")
 	benchServe(b, app, benchRequest("GET", "/", nil, 0), nil, wantBody(200, 13, "Hello, World!"))
+}
+
+// BenchmarkServeHTTPHelloProcesses is BenchmarkServeHTTPHello with the
+// app in a worker process (WithProcesses(1)): the difference is what
+// dispatching to a worker costs a request, on this side and the worker's
+// (the benchmark's ns/op is the whole round trip).
+func BenchmarkServeHTTPHelloProcesses(b *testing.B) {
+	app := benchAppAs(b, "hello:app/procs1", "hello:app", wsgi.WithProcesses(1))
+	benchServe(b, app, benchRequest("GET", "/", nil, 0), nil, wantBody(200, 13, "Hello, World!"))
+}
+
+// BenchmarkServeHTTPHelloProcessesParallel is the parallel hello through
+// two worker processes.
+func BenchmarkServeHTTPHelloProcessesParallel(b *testing.B) {
+	app := benchAppAs(b, "hello:app/procs2", "hello:app", wsgi.WithProcesses(2))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r := benchRequest("GET", "/", nil, 0)
+		w := newBenchWriter()
+		n := 0
+		for pb.Next() {
+			w.reset()
+			app.ServeHTTP(w, r)
+			n++
+		}
+		if n > 0 && (w.status != 200 || w.n != 13) {
+			b.Errorf("wrong response: status %d, %d bytes", w.status, w.n)
+		}
+	})
+}
+
+// BenchmarkServeHTTPEchoProcesses is the echo workload through a worker
+// process: the 64 KiB body goes in the request's frame, and back.
+func BenchmarkServeHTTPEchoProcesses(b *testing.B) {
+	const size = 64 << 10
+	app := benchAppAs(b, "echo:app/procs1", "echo:app", wsgi.WithProcesses(1))
+	data := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	body := &benchBody{}
+	r := benchRequest("POST", "/", body, size)
+	b.SetBytes(size)
+	benchServe(b, app, r, func() { body.Reset(data) }, wantBody(200, size, "0123456789abcdef"))
 }
 
 var _ io.ReadCloser = (*benchBody)(nil)

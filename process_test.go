@@ -382,3 +382,53 @@ func TestProcessesParentHelper(t *testing.T) {
 	fmt.Printf("workers: %d %d\n", <-pids, <-pids)
 	time.Sleep(time.Minute)
 }
+
+// TestProcessesSetProcesses: one worker more, then one fewer.
+func TestProcessesSetProcesses(t *testing.T) {
+	app, url, _ := procServer(t, 1)
+	first := pidOf(t, url)
+	if err := app.SetProcesses(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	if n := app.Processes(); n != 2 {
+		t.Fatalf("Processes() = %d after SetProcesses(2)", n)
+	}
+	pids := concurrentPids(t, url)
+	if len(pids) != 2 {
+		t.Errorf("two slow requests at once with two workers ran in %v", pids)
+	}
+	if err := app.SetProcesses(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	// The second worker drains and stops; the first serves on.
+	for pid := range pids {
+		if pid == first {
+			continue
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("worker %d still running after SetProcesses(1)", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if pid := pidOf(t, url); pid != first {
+		t.Errorf("after SetProcesses(1): served by %d, want the first worker %d", pid, first)
+	}
+}
+
+// concurrentPids sends two slow requests at once and returns the
+// processes that served them.
+func concurrentPids(t *testing.T, url string) map[int]bool {
+	t.Helper()
+	pids := make(chan int, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			_, body := get(t, url+"/sleep?s=0.3")
+			n, _ := strconv.Atoi(string(body))
+			pids <- n
+		}()
+	}
+	return map[int]bool{<-pids: true, <-pids: true}
+}

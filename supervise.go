@@ -37,7 +37,8 @@ type procs struct {
 	config string // the workers' workerConfig, as JSON
 
 	gen      atomic.Pointer[generation]
-	reloadMu sync.Mutex // one Reload at a time
+	reloadMu sync.Mutex // one Reload or SetProcesses at a time
+	n        int        // workers in a generation; reloadMu held
 
 	mu          sync.Mutex
 	ready       chan struct{} // closed, and replaced, when a worker starts serving
@@ -47,15 +48,31 @@ type procs struct {
 
 // A generation is the workers of one import of the app.
 type generation struct {
-	places  []*place
-	retired chan struct{} // closed when a newer generation (or Close) replaced it
+	places  atomic.Pointer[[]*place] // copied on change (SetProcesses)
+	retired chan struct{}            // closed when a newer generation (or Close) replaced it
 	once    sync.Once
 }
+
+func (g *generation) list() []*place { return *g.places.Load() }
 
 // A place holds one worker of a generation: the one serving, or the last
 // one, dead, while its keeper starts another.
 type place struct {
-	cur atomic.Pointer[worker]
+	cur  atomic.Pointer[worker]
+	stop chan struct{} // closed when the place goes (its generation retires, or SetProcesses)
+	once sync.Once
+}
+
+func newPlace() *place { return &place{stop: make(chan struct{})} }
+
+// remove ends the place: its keeper returns and its worker drains.
+func (pl *place) remove() {
+	pl.once.Do(func() {
+		close(pl.stop)
+		if wk := pl.cur.Load(); wk != nil {
+			wk.drain()
+		}
+	})
 }
 
 // Worker states.
@@ -132,7 +149,7 @@ func startProcs(a *App) (*procs, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &procs{a: a, exe: exe, dir: dir, config: string(cfg), ready: make(chan struct{})}
+	p := &procs{a: a, exe: exe, dir: dir, config: string(cfg), ready: make(chan struct{}), n: o.processes}
 	g, err := p.startGeneration(context.Background())
 	if err != nil {
 		return nil, err
@@ -148,17 +165,19 @@ func startProcs(a *App) (*procs, error) {
 // startGeneration starts a generation of workers and waits until all of
 // them serve.
 func (p *procs) startGeneration(ctx context.Context) (*generation, error) {
-	g := &generation{places: make([]*place, p.a.opt.processes), retired: make(chan struct{})}
-	errs := make([]error, len(g.places))
+	g := &generation{retired: make(chan struct{})}
+	places := make([]*place, p.n)
+	g.places.Store(&places)
+	errs := make([]error, len(places))
 	var wg sync.WaitGroup
-	for i := range g.places {
-		g.places[i] = &place{}
+	for i := range places {
+		places[i] = newPlace()
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			wk, err := p.startWorker(ctx, g, g.places[i])
+			wk, err := p.startWorker(ctx, g, places[i])
 			if err == nil {
-				g.places[i].cur.Store(wk)
+				places[i].cur.Store(wk)
 			}
 			errs[i] = err
 		}(i)
@@ -172,8 +191,8 @@ func (p *procs) startGeneration(ctx context.Context) (*generation, error) {
 		g.retire()
 		return nil, err
 	}
-	for _, pl := range g.places {
-		go p.keep(g, pl)
+	for _, pl := range places {
+		go p.keep(pl)
 	}
 	p.notify()
 	return g, nil
@@ -183,10 +202,8 @@ func (p *procs) startGeneration(ctx context.Context) (*generation, error) {
 func (g *generation) retire() {
 	g.once.Do(func() {
 		close(g.retired)
-		for _, pl := range g.places {
-			if wk := pl.cur.Load(); wk != nil {
-				wk.drain()
-			}
+		for _, pl := range g.list() {
+			pl.remove()
 		}
 	})
 }
@@ -307,21 +324,21 @@ func loadError(spec, msg string) error {
 	return fmt.Errorf("wsgi: worker process: %s", msg)
 }
 
-// keep replaces the worker at pl when it dies, until g retires.
-func (p *procs) keep(g *generation, pl *place) {
+// keep replaces the worker at pl when it dies, until the place goes.
+func (p *procs) keep(pl *place) {
 	fails := 0
 	for {
 		wk := pl.cur.Load()
 		select {
 		case <-wk.exitedCh:
-		case <-g.retired:
+		case <-pl.stop:
 			return
 		}
 		if pl.cur.Load() != wk {
 			continue // recycled: its replacement is in place
 		}
 		select {
-		case <-g.retired:
+		case <-pl.stop:
 			return
 		default:
 		}
@@ -333,10 +350,10 @@ func (p *procs) keep(g *generation, pl *place) {
 		p.a.log.Error("gowsgi: worker process died; starting another", "pid", wk.pid, "err", wk.exitErr,
 			"served", wk.served.Load())
 		for {
-			if !sleep(backoff(fails), g.retired) {
+			if !sleep(backoff(fails), pl.stop) {
 				return
 			}
-			nw, err := p.startWorker(context.Background(), g, pl)
+			nw, err := p.startWorker(context.Background(), wk.gen, pl)
 			if err == nil {
 				if !pl.cur.CompareAndSwap(wk, nw) {
 					nw.drain() // recycling put one there meanwhile
@@ -388,7 +405,7 @@ func (p *procs) recycle(wk *worker, why string) {
 			p.a.log.Info("gowsgi: recycling worker process", "pid", wk.pid, "why", why,
 				"served", wk.served.Load())
 			for fails := 0; ; fails++ {
-				if !sleep(backoff(fails), wk.gen.retired) {
+				if !sleep(backoff(fails), wk.place.stop) {
 					return
 				}
 				nw, err := p.startWorker(context.Background(), wk.gen, wk.place)
@@ -461,7 +478,7 @@ func (p *procs) pick() *worker {
 	for {
 		var best *worker
 		var least int64
-		for _, pl := range p.gen.Load().places {
+		for _, pl := range p.gen.Load().list() {
 			wk := pl.cur.Load()
 			if wk == nil || wk.state.Load() != serving {
 				continue
@@ -578,7 +595,7 @@ func (p *procs) monitor(max int64) {
 		case <-p.stopMonitor:
 			return
 		}
-		for _, pl := range p.gen.Load().places {
+		for _, pl := range p.gen.Load().list() {
 			wk := pl.cur.Load()
 			if wk == nil || wk.state.Load() != serving {
 				continue
@@ -626,6 +643,38 @@ func (p *procs) reload(ctx context.Context) error {
 	return nil
 }
 
+// resize sets how many workers the generation has: new ones are started
+// (and serve once they are ready), or the last ones drain and stop.
+func (p *procs) resize(ctx context.Context, n int) error {
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	g := p.gen.Load()
+	old := g.list()
+	if n < len(old) {
+		keep := append([]*place(nil), old[:n]...)
+		g.places.Store(&keep)
+		for _, pl := range old[n:] {
+			pl.remove()
+		}
+		p.n = n
+		return nil
+	}
+	for len(g.list()) < n {
+		pl := newPlace()
+		wk, err := p.startWorker(ctx, g, pl)
+		if err != nil {
+			return fmt.Errorf("wsgi: adding a worker process: %w", err)
+		}
+		pl.cur.Store(wk)
+		grown := append(append([]*place(nil), g.list()...), pl)
+		g.places.Store(&grown)
+		go p.keep(pl)
+		p.n = len(grown)
+		p.notify()
+	}
+	return nil
+}
+
 // close stops every worker: new requests get 503, those in flight finish
 // or ctx ends (then the workers are killed).
 func (p *procs) close(ctx context.Context) error {
@@ -641,7 +690,7 @@ func (p *procs) close(ctx context.Context) error {
 	g := p.gen.Load()
 	g.retire()
 	var alive []*worker
-	for _, pl := range g.places {
+	for _, pl := range g.list() {
 		if wk := pl.cur.Load(); wk != nil {
 			alive = append(alive, wk)
 		}

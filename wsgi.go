@@ -328,6 +328,28 @@ func (a *App) Reload(ctx context.Context) error {
 	return a.procs.reload(ctx)
 }
 
+// SetProcesses sets how many worker processes an app with WithProcesses
+// runs (gunicorn's TTIN and TTOU): n > now starts new workers, which take
+// requests once they are ready; n < now drains the last ones, which stop
+// once their requests are done. n < 1 means 1.
+func (a *App) SetProcesses(ctx context.Context, n int) error {
+	if a.procs == nil {
+		return fmt.Errorf("wsgi: %s runs in this process; worker processes need WithProcesses", a.spec)
+	}
+	return a.procs.resize(ctx, max(n, 1))
+}
+
+// Processes reports how many worker processes the app runs (0: it runs
+// in this process).
+func (a *App) Processes() int {
+	if a.procs == nil {
+		return 0
+	}
+	a.procs.reloadMu.Lock()
+	defer a.procs.reloadMu.Unlock()
+	return a.procs.n
+}
+
 // Shutdown closes every open App (as Close does) and then stops the Python
 // interpreter: atexit handlers run and Python's non-daemon threads are
 // joined. Python cannot be started again in this process. If ctx ends
