@@ -37,8 +37,9 @@ type procs struct {
 	config string // the workers' workerConfig, as JSON
 
 	gen      atomic.Pointer[generation]
-	reloadMu sync.Mutex // one Reload or SetProcesses at a time
-	n        int        // workers in a generation; reloadMu held
+	reloadMu sync.Mutex    // one Reload or SetProcesses at a time
+	n        int           // workers in a generation; reloadMu held
+	turn     atomic.Uint32 // where pick begins
 
 	mu          sync.Mutex
 	ready       chan struct{} // closed, and replaced, when a worker starts serving
@@ -306,12 +307,7 @@ func (wk *worker) control() {
 	case wk.ready <- fmt.Errorf("wsgi: worker process for %q exited before it served: %v", wk.p.a.spec, wk.exitErr):
 	default:
 	}
-	wk.connMu.Lock()
-	for _, c := range wk.idle {
-		c.Close()
-	}
-	wk.idle = nil
-	wk.connMu.Unlock()
+	wk.dropIdle()
 	close(wk.exitedCh)
 }
 
@@ -437,22 +433,26 @@ func (p *procs) notify() {
 // a request socket to it, waiting for one to serve up to the queue
 // timeout. It returns the status to answer when there is none (0: ctx
 // ended).
-func (p *procs) acquire(ctx context.Context) (*worker, *wire.Conn, int) {
+// reused says whether the socket served an earlier request.
+func (p *procs) acquire(ctx context.Context) (wk *worker, c *wire.Conn, reused bool, status int) {
 	var timeout <-chan time.Time
 	for {
 		p.mu.Lock()
 		ready, closed := p.ready, p.closed
 		p.mu.Unlock()
 		if closed {
-			return nil, nil, 503
+			return nil, nil, false, 503
 		}
 		if wk := p.pick(); wk != nil {
-			c, err := wk.conn()
+			c, reused, err := wk.conn()
 			if err == nil {
-				return wk, c, 0
+				return wk, c, reused, 0
 			}
+			// Its control socket is broken: it is dead or dying, and
+			// its keeper will replace it once it has exited.
 			p.a.log.Debug("gowsgi: no request socket to a worker", "pid", wk.pid, "err", err)
 			wk.release(nil)
+			wk.drain()
 			continue
 		}
 		if timeout == nil {
@@ -465,21 +465,24 @@ func (p *procs) acquire(ctx context.Context) (*worker, *wire.Conn, int) {
 		case <-timeout:
 			p.a.log.Warn("no worker process serving within the queue timeout; answered 503",
 				"timeout", p.a.opt.queueTimeout)
-			return nil, nil, 503
+			return nil, nil, false, 503
 		case <-ctx.Done():
-			return nil, nil, 0
+			return nil, nil, false, 0
 		}
 	}
 }
 
 // pick returns the serving worker of the current generation with the
-// fewest requests in flight, counting the caller's, or nil.
+// fewest requests in flight, counting the caller's, or nil. Ties go round
+// the workers in turn.
 func (p *procs) pick() *worker {
 	for {
+		places := p.gen.Load().list()
+		start := int(p.turn.Add(1))
 		var best *worker
 		var least int64
-		for _, pl := range p.gen.Load().list() {
-			wk := pl.cur.Load()
+		for i := range places {
+			wk := places[(start+i)%len(places)].cur.Load()
 			if wk == nil || wk.state.Load() != serving {
 				continue
 			}
@@ -498,19 +501,19 @@ func (p *procs) pick() *worker {
 	}
 }
 
-// conn returns an idle request socket to wk, or a new one.
-func (wk *worker) conn() (*wire.Conn, error) {
+// conn returns an idle request socket to wk (reused), or a new one.
+func (wk *worker) conn() (c *wire.Conn, reused bool, err error) {
 	wk.connMu.Lock()
 	if n := len(wk.idle); n > 0 {
 		c := wk.idle[n-1]
 		wk.idle = wk.idle[:n-1]
 		wk.connMu.Unlock()
-		return c, nil
+		return c, true, nil
 	}
 	wk.connMu.Unlock()
 	mine, theirs, err := wire.Pair()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer mine.Close()
 	defer theirs.Close()
@@ -519,9 +522,20 @@ func (wk *worker) conn() (*wire.Conn, error) {
 	err = wk.ctl.FlushFile(theirs)
 	wk.ctlMu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("wsgi: passing a socket to worker %d: %w", wk.pid, err)
+		return nil, false, fmt.Errorf("wsgi: passing a socket to worker %d: %w", wk.pid, err)
 	}
-	return wire.FileConn(mine)
+	c, err = wire.FileConn(mine)
+	return c, false, err
+}
+
+// dropIdle closes wk's idle request sockets.
+func (wk *worker) dropIdle() {
+	wk.connMu.Lock()
+	for _, c := range wk.idle {
+		c.Close()
+	}
+	wk.idle = nil
+	wk.connMu.Unlock()
 }
 
 // release ends a request on wk, keeping c for the next when it is not nil.
@@ -554,12 +568,7 @@ func (wk *worker) drain() {
 		}
 		return
 	}
-	wk.connMu.Lock()
-	for _, c := range wk.idle {
-		c.Close()
-	}
-	wk.idle = nil
-	wk.connMu.Unlock()
+	wk.dropIdle()
 	if wk.inflight.Load() == 0 {
 		wk.stop()
 	}

@@ -42,6 +42,9 @@ type config struct {
 	graceful   time.Duration
 	keepAlive  time.Duration
 	workers    int
+	maxReqs    int
+	maxJitter  int
+	maxMemMiB  int64
 	certFile   string
 	keyFile    string
 	spec       string
@@ -68,7 +71,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.StringArrayVarP(&cfg.binds, "bind", "b", []string{"127.0.0.1:8000"},
 		"address to listen on: HOST:PORT, :PORT or unix:PATH (repeatable)")
-	fs.IntVarP(&cfg.workers, "workers", "w", 1, "processes, each with its own Python interpreter (and GIL)")
+	fs.IntVarP(&cfg.workers, "workers", "w", 1, "worker processes, each with its own Python interpreter (and GIL), supervised by this one")
+	fs.IntVar(&cfg.maxReqs, "max-requests", 0, "recycle a worker after this many requests (0: never); implies worker processes")
+	fs.IntVar(&cfg.maxJitter, "max-requests-jitter", 0, "add a random 0 to N requests to each worker's --max-requests")
+	fs.Int64Var(&cfg.maxMemMiB, "max-worker-memory", 0, "recycle a worker whose resident memory passes this many MiB (0: never); implies worker processes")
 	fs.IntVar(&cfg.threads, "threads", wsgi.DefaultThreads, "most requests run in Python at once (the scheduler adapts how many do, up to this)")
 	fs.BoolVar(&cfg.fixed, "fixed-threads", false, "run --threads requests in Python at once, always, instead of adapting how many")
 	fs.StringVar(&cfg.chdir, "chdir", "", "change to this directory before loading the app")
@@ -121,33 +127,28 @@ func run(cfg *config) error {
 			return fmt.Errorf("--chdir: %w", err)
 		}
 	}
-	listeners, err := inheritedListeners()
+	listeners, err := listenAll(cfg.binds)
 	if err != nil {
 		return err
 	}
-	worker := listeners != nil
-	if worker {
-		logger = logger.With("worker", os.Getenv("GOWSGI_WORKER_ID"))
-	} else if listeners, err = listenAll(cfg.binds); err != nil {
-		return err
-	}
-	if !worker && cfg.workers > 1 {
-		defer removeSockets(cfg.binds)
-		return runMaster(cfg, listeners, logger)
-	}
+	defer removeSockets(cfg.binds)
 	threads := wsgi.WithThreads(cfg.threads)
 	if cfg.fixed {
 		threads = wsgi.WithFixedThreads(cfg.threads)
 	}
-	app, err := wsgi.New(cfg.spec,
-		threads,
-		wsgi.WithPythonPath(cfg.pythonPath...),
-		wsgi.WithVenv(cfg.venv),
-		wsgi.WithMultiprocess(cfg.workers > 1),
-		wsgi.WithLogger(logger))
+	opts := []wsgi.Option{threads, wsgi.WithPythonPath(cfg.pythonPath...), wsgi.WithVenv(cfg.venv), wsgi.WithLogger(logger)}
+	if cfg.processes() {
+		// This process parses HTTP and hands each request to the worker
+		// with the fewest in flight (see bench/NOTES.md for why not a
+		// listener shared by the workers).
+		opts = append(opts, wsgi.WithProcesses(cfg.workers), wsgi.WithMaxRequests(cfg.maxReqs),
+			wsgi.WithMaxRequestsJitter(cfg.maxJitter), wsgi.WithMaxWorkerMemory(cfg.maxMemMiB<<20))
+	}
+	app, err := wsgi.New(cfg.spec, opts...)
 	if err != nil {
 		return err
 	}
+	go control(app, logger)
 	srv := &http.Server{
 		Handler:           app, // no ServeMux: the app sees the path as sent
 		ReadHeaderTimeout: 30 * time.Second,
@@ -170,7 +171,8 @@ func run(cfg *config) error {
 	// later listener must not take that for --certfile.
 	useTLS := srv.TLSConfig != nil
 	for _, ln := range listeners {
-		logger.Info("listening", "addr", ln.Addr().String(), "app", cfg.spec, "threads", cfg.threads, "python", wsgi.PythonVersion())
+		logger.Info("listening", "addr", ln.Addr().String(), "app", cfg.spec, "workers", app.Processes(),
+			"threads", cfg.threads, "python", wsgi.PythonVersion())
 		wg.Add(1)
 		go func(ln net.Listener) {
 			defer wg.Done()
@@ -203,9 +205,7 @@ func run(cfg *config) error {
 		srv.Close()
 	}
 	wg.Wait()
-	if !worker {
-		removeSockets(cfg.binds)
-	}
+	removeSockets(cfg.binds)
 	// Finalizing joins the app's non-daemon Python threads; one that never
 	// ends must not keep the process alive past the graceful timeout.
 	done := make(chan error, 1)
@@ -220,6 +220,42 @@ func run(cfg *config) error {
 		os.Exit(1)
 	}
 	return serveErr
+}
+
+// processes reports whether the app runs in worker processes: for
+// --workers above 1, and for recycling, which needs a process to replace.
+func (cfg *config) processes() bool {
+	return cfg.workers > 1 || cfg.maxReqs > 0 || cfg.maxMemMiB > 0
+}
+
+// control acts on the signals gunicorn's users know: SIGHUP reloads the
+// app (new workers, then the old ones drain), SIGTTIN and SIGTTOU add or
+// remove a worker. An app in this process can do neither: the signal is
+// logged and ignored rather than ending the server.
+func control(app *wsgi.App, logger *slog.Logger) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU)
+	for sig := range ch {
+		if app.Processes() == 0 {
+			logger.Warn("signal ignored: reloading and resizing need worker processes (--workers 2 or more)", "signal", sig)
+			continue
+		}
+		var err error
+		switch sig {
+		case syscall.SIGHUP:
+			logger.Info("SIGHUP: reloading the app")
+			err = app.Reload(context.Background())
+		case syscall.SIGTTIN:
+			err = app.SetProcesses(context.Background(), app.Processes()+1)
+		case syscall.SIGTTOU:
+			err = app.SetProcesses(context.Background(), app.Processes()-1)
+		}
+		if err != nil {
+			logger.Error("signal failed", "signal", sig, "err", err)
+		} else if sig != syscall.SIGHUP {
+			logger.Info("workers", "signal", sig, "workers", app.Processes())
+		}
+	}
 }
 
 // removeSockets removes the socket files of unix: binds.

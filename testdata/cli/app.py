@@ -9,6 +9,12 @@ import time
 
 _marker = os.environ.get("GOWSGI_TEST_ATEXIT")
 
+# What $GOWSGI_TEST_VERSION_FILE held at import: the reload tests change it.
+VERSION = ""
+if os.environ.get("GOWSGI_TEST_VERSION_FILE"):
+    with open(os.environ["GOWSGI_TEST_VERSION_FILE"]) as f:
+        VERSION = f.read().strip()
+
 
 @atexit.register
 def _at_exit():
@@ -41,6 +47,12 @@ def app(environ, start_response):
         }).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
+    if path == "/crash":
+        import ctypes
+        ctypes.string_at(0)  # a segmentation fault, as a broken C extension
+    if path == "/version":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [VERSION.encode()]
     if path == "/echo":
         body = environ["wsgi.input"].read()
         start_response("200 OK", [("Content-Type", "application/octet-stream"),

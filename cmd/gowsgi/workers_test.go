@@ -1,0 +1,239 @@
+package main
+
+// Supervision of worker processes through the command: crashes, SIGHUP,
+// SIGTTIN/SIGTTOU, a master killed with SIGKILL. Each against the real
+// binary and its real worker processes.
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// workerPids lists the live child processes of pid.
+func workerPids(pid int) []int {
+	var out []int
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 1 && f[0] != "Z" && f[1] == strconv.Itoa(pid) {
+			n, _ := strconv.Atoi(strings.Split(st, "/")[2])
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// waitWorkers waits until the master has n worker processes.
+func waitWorkers(t *testing.T, master, n int) []int {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		pids := workerPids(master)
+		if len(pids) == n {
+			return pids
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("master %d has workers %v, want %d", master, pids, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// hammer sends GETs to url from n clients until the returned stop is
+// called, which reports how many got 200 and how many did not.
+func hammer(url string, n int) (stop func() (ok, failed int64)) {
+	var okN, failN atomic.Int64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Timeout: 20 * time.Second}
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				resp, err := c.Get(url)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if err != nil || resp.StatusCode != 200 {
+					failN.Add(1)
+				} else {
+					okN.Add(1)
+				}
+			}
+		}()
+	}
+	return func() (int64, int64) {
+		close(done)
+		wg.Wait()
+		return okN.Load(), failN.Load()
+	}
+}
+
+// TestCLIWorkersSurviveCrashes: requests that segfault their worker, in
+// quick succession, cost those requests (502) and never the server.
+func TestCLIWorkersSurviveCrashes(t *testing.T) {
+	addr := freePort(t)
+	p := startGowsgi(t, nil, "--bind", addr, "--workers", "2", "--chdir", appDir, "app:app")
+	c := &http.Client{Timeout: 20 * time.Second}
+	base := "http://" + addr
+	waitReady(t, p, c, base+"/")
+	for i := 0; i < 5; i++ {
+		resp, _ := readAll(t, c, base+"/crash")
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("crash %d: %s, want 502", i, resp.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if p.exited() {
+		t.Fatalf("the server exited after crashing workers:\n%s", p.stderr.String())
+	}
+	waitReady(t, p, c, base+"/")
+	waitWorkers(t, p.cmd.Process.Pid, 2)
+}
+
+// TestCLIReloadOnSIGHUP: SIGHUP under load starts workers with the new
+// code and retires the old ones, without one failed request.
+func TestCLIReloadOnSIGHUP(t *testing.T) {
+	addr := freePort(t)
+	vfile := filepath.Join(t.TempDir(), "version")
+	os.WriteFile(vfile, []byte("one"), 0o644)
+	p := startGowsgi(t, []string{"GOWSGI_TEST_VERSION_FILE=" + vfile},
+		"--bind", addr, "--workers", "2", "--chdir", appDir, "app:app")
+	c := &http.Client{Timeout: 20 * time.Second}
+	base := "http://" + addr
+	waitReady(t, p, c, base+"/")
+	old := waitWorkers(t, p.cmd.Process.Pid, 2)
+
+	stop := hammer(base+"/", 16)
+	os.WriteFile(vfile, []byte("two"), 0o644)
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, body := readAll(t, c, base+"/version"); body == "two" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new version never served after SIGHUP:\n%s", p.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	ok, failed := stop()
+	if failed > 0 {
+		t.Errorf("%d of %d requests failed across SIGHUP", failed, ok+failed)
+	}
+	for _, pid := range old {
+		for deadline := time.Now().Add(20 * time.Second); pidAlive(pid); {
+			if time.Now().After(deadline) {
+				t.Fatalf("old worker %d still running after the reload", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func pidAlive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(f) > 0 && f[0] != "Z"
+}
+
+// TestCLIWorkersTTINTTOU: one worker more on SIGTTIN, one fewer on
+// SIGTTOU.
+func TestCLIWorkersTTINTTOU(t *testing.T) {
+	addr := freePort(t)
+	p := startGowsgi(t, nil, "--bind", addr, "--workers", "2", "--chdir", appDir, "app:app")
+	c := &http.Client{Timeout: 20 * time.Second}
+	waitReady(t, p, c, "http://"+addr+"/")
+	master := p.cmd.Process.Pid
+	waitWorkers(t, master, 2)
+	p.cmd.Process.Signal(syscall.SIGTTIN)
+	waitWorkers(t, master, 3)
+	// One at a time: the kernel keeps at most one of a signal pending.
+	p.cmd.Process.Signal(syscall.SIGTTOU)
+	waitWorkers(t, master, 2)
+	p.cmd.Process.Signal(syscall.SIGTTOU)
+	waitWorkers(t, master, 1)
+	if resp, _ := readAll(t, c, "http://"+addr+"/"); resp.StatusCode != 200 {
+		t.Errorf("after TTIN and TTOU: %s", resp.Status)
+	}
+}
+
+// TestCLIMasterKilled: SIGKILL to the master takes its workers with it,
+// and the port is free again.
+func TestCLIMasterKilled(t *testing.T) {
+	addr := freePort(t)
+	p := startGowsgi(t, nil, "--bind", addr, "--workers", "2", "--chdir", appDir, "app:app")
+	c := &http.Client{Timeout: 20 * time.Second}
+	waitReady(t, p, c, "http://"+addr+"/")
+	pids := waitWorkers(t, p.cmd.Process.Pid, 2)
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.wait(t, 10*time.Second)
+	for _, pid := range pids {
+		for deadline := time.Now().Add(5 * time.Second); pidAlive(pid); {
+			if time.Now().After(deadline) {
+				t.Fatalf("worker %d outlived its killed master", pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the port is still taken after the master and its workers died: %v", err)
+	}
+	ln.Close()
+}
+
+// TestCLISIGHUPSingleProcess: without worker processes SIGHUP is logged
+// and ignored: a request in flight finishes, and the server goes on.
+func TestCLISIGHUPSingleProcess(t *testing.T) {
+	addr := freePort(t)
+	p := startGowsgi(t, nil, "--bind", addr, "--chdir", appDir, "app:app")
+	c := &http.Client{Timeout: 20 * time.Second}
+	base := "http://" + addr
+	waitReady(t, p, c, base+"/")
+	got := make(chan string, 1)
+	go func() {
+		_, body := readAll(t, c, base+"/slow?0.5")
+		got <- body
+	}()
+	time.Sleep(100 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	if body := <-got; body != "start\nend\n" {
+		t.Errorf("a request in flight across SIGHUP got %q", body)
+	}
+	if resp, _ := readAll(t, c, base+"/"); resp.StatusCode != 200 || p.exited() {
+		t.Errorf("after SIGHUP: %s, exited %v", resp.Status, p.exited())
+	}
+	if !strings.Contains(p.stderr.String(), "signal ignored") {
+		t.Errorf("SIGHUP not logged:\n%s", p.stderr.String())
+	}
+}
