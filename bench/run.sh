@@ -63,6 +63,8 @@ echo "run.sh: building ${own_gowsgi:+gowsgi, }goserver and benchrun into $build"
 		# As scripts/serve.sh builds it: the static libpython when it is there.
 		source scripts/buildtags.sh
 		go build "${gowsgi_tags[@]}" -o "$build/gowsgi" ./cmd/gowsgi
+		# The library contender: WithProcesses in a Go program.
+		go build "${gowsgi_tags[@]}" -o "$build/gowsgi-lib" ./examples/workers
 	fi
 	go build -o "$build/goserver" ./bench/goserver
 	go build -o "$build/benchrun" ./bench/cmd/benchrun

@@ -150,6 +150,10 @@ func untrack(s *server) {
 	runMu.Unlock()
 }
 
+// gowsgiLib is the library contender's binary (examples/workers), from
+// --gowsgi-lib or bench/.build/gowsgi-lib.
+var gowsgiLib = flag.String("gowsgi-lib", "", "examples/workers built: the library contender (bench/run.sh builds it)")
+
 func main() {
 	var (
 		benchDir    = flag.String("bench-dir", "", "the bench/ directory (default: found from the working directory)")
@@ -261,6 +265,13 @@ func run(benchDir, gowsgiBin, goserverBin, outDir, name, onlyW, onlyC, readmes s
 		}
 	}
 	e.gowsgi, e.goserver = gowsgiBin, goserverBin
+	lib := *gowsgiLib
+	if lib == "" {
+		lib = filepath.Join(benchDir, ".build", "gowsgi-lib")
+	}
+	if lib, err = filepath.Abs(lib); err == nil && fileExists(lib) {
+		e.gowsgiLib = lib
+	}
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return fmt.Errorf("wrk is not installed (bench/run.sh installs it): %v", err)
 	}
@@ -736,7 +747,7 @@ func userArgs(args []string) string {
 		name := strings.TrimLeft(args[i], "-")
 		name, _, hasValue := strings.Cut(name, "=")
 		switch name {
-		case "bench-dir", "gowsgi", "goserver":
+		case "bench-dir", "gowsgi", "goserver", "gowsgi-lib":
 			if !hasValue {
 				i++
 			}

@@ -181,8 +181,8 @@ func TestRunners(t *testing.T) {
 		return strings.Join(out, ",")
 	}
 	for w, want := range map[string]string{
-		"hello":   "go,gowsgi,gowsgi-w2,gunicorn-sync-1,gunicorn-sync-2,gunicorn-gthread-2x4,uwsgi-1p4t,uwsgi-2p,waitress-4t,modwsgi-2x4",
-		"django":  "gowsgi,gowsgi-w2,gunicorn-sync-1,gunicorn-sync-2,gunicorn-gthread-2x4,uwsgi-1p4t,uwsgi-2p,waitress-4t,modwsgi-2x4",
+		"hello":   "go,gowsgi,gowsgi-w2,gowsgi-lib-p2,gunicorn-sync-1,gunicorn-sync-2,gunicorn-gthread-2x4,uwsgi-1p4t,uwsgi-2p,waitress-4t,modwsgi-2x4",
+		"django":  "gowsgi,gowsgi-w2,gowsgi-lib-p2,gunicorn-sync-1,gunicorn-sync-2,gunicorn-gthread-2x4,uwsgi-1p4t,uwsgi-2p,waitress-4t,modwsgi-2x4",
 		"mixed":   "gowsgi,gowsgi-w2,gowsgi-t1,gowsgi-t4,gowsgi-t8,gowsgi-t32,gunicorn-sync-1,gunicorn-sync-2,gunicorn-gthread-2x4,uwsgi-1p4t,uwsgi-2p,waitress-4t,modwsgi-2x4",
 		"iobound": "go,gowsgi,gowsgi-w2,gowsgi-t1,gowsgi-t4,gowsgi-t8,gowsgi-t32,gunicorn-sync-1,gunicorn-sync-2,gunicorn-gthread-2x4,uwsgi-1p4t,uwsgi-2p,waitress-4t,modwsgi-2x4",
 	} {

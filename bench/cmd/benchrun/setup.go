@@ -58,12 +58,13 @@ func (c *contender) runs(w *workload) bool {
 
 // env is what the contenders' commands need to know.
 type env struct {
-	benchDir string // bench/
-	appsDir  string // bench/apps
-	gowsgi   string // the gowsgi binary
-	goserver string // the Go ceiling binary
-	threads  int    // gowsgi --threads; 0 leaves the CLI's default
-	tmp      string // the run's directory for logs and generated files
+	benchDir  string // bench/
+	appsDir   string // bench/apps
+	gowsgi    string // the gowsgi binary
+	goserver  string // the Go ceiling binary
+	gowsgiLib string // examples/workers: the library's WithProcesses in a Go program
+	threads   int    // gowsgi --threads; 0 leaves the CLI's default
+	tmp       string // the run's directory for logs and generated files
 }
 
 // python is the interpreter of the peers and of the helper scripts:
@@ -120,6 +121,16 @@ func contenders() []*contender {
 			cmd: gowsgi(0)},
 		{Name: "gowsgi-w2", Label: "gowsgi --workers 2, default --threads", Kind: "gowsgi", Procs: 2, Master: true, Fairness: true,
 			cmd: gowsgi(0, "--workers", "2")},
+		{Name: "gowsgi-lib-p2", Label: "gowsgi library, WithProcesses(2) in a Go program (examples/workers)", Kind: "gowsgi", Procs: 2, Master: true,
+			Workloads: []string{"hello", "flask_hello", "flask_json", "django"},
+			cmd: func(e *env, w *workload, addr string) (*exec.Cmd, error) {
+				if e.gowsgiLib == "" {
+					return nil, errors.New("no --gowsgi-lib binary (bench/run.sh builds examples/workers)")
+				}
+				cmd := exec.Command(e.gowsgiLib, "-addr", addr, "-pydir", e.appsDir, "-spec", w.Module, "-processes", "2")
+				cmd.Dir = e.appsDir
+				return cmd, nil
+			}},
 	}
 	// The sweep pins how many requests run in Python at once
 	// (--fixed-threads), for the target that the adaptive default comes

@@ -18,6 +18,7 @@ var colors = map[string]string{
 	"uwsgi-2p":             "#98df8a",
 	"waitress-4t":          "#ff7f0e",
 	"gowsgi-w2":            "#8b0000",
+	"gowsgi-lib-p2":        "#cd5c5c",
 	"gowsgi-t1":            "#f4a6a6",
 	"gowsgi-t4":            "#e377c2",
 	"gowsgi-t8":            "#dbdb8d",

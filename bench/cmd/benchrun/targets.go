@@ -173,6 +173,13 @@ func targets(res *Results) []Target {
 	vsTwo("flask_json", 1.2)
 	vsTwo("django", 1.0)
 	add(twoCoreTarget(res, "django", 0.85))
+	// The same through the library in a Go program (issue 8's targets).
+	vsLib := func(wl string, want float64) {
+		vsBest(wl, "gowsgi-lib-p2", "library WithProcesses(2)", "2-process", want, func(w *WorkloadResult) string { return w.BestTwo }, func(c *Cell) float64 { return c.VsBestTwo })
+	}
+	vsLib("flask_hello", 1.2)
+	vsLib("flask_json", 1.2)
+	vsLib("django", 1.0)
 
 	// The default --threads against the best fixed count.
 	for _, wl := range threadSweep {
