@@ -17,4 +17,18 @@
 // Python on their own goroutine, at most WithThreads of them at once per
 // App, and the GIL is released whenever Go reads from or writes to the
 // network.
+//
+// # Worker processes
+//
+// With WithProcesses the App runs the app in worker processes instead,
+// each with its own interpreter, and this process starts no Python. The
+// workers are the program's own executable started again, recognised by
+// this package's init before main runs (the program needs no change). The
+// App builds each request's environ, sends it to the worker with the fewest
+// requests in flight over a Unix socket (package internal/wire frames the
+// environ, the body and the response), and replays the response. It
+// supervises the workers: a worker that dies is replaced, workers are
+// recycled (WithMaxRequests, WithMaxWorkerMemory) and the app reloaded
+// (App.Reload) by starting replacements first and draining the old ones,
+// and workers die with the App's process.
 package wsgi
