@@ -159,7 +159,7 @@ func (c *Conn) fill(n int) error {
 		}
 		c.w += m
 		if err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) { // recvmsg's EOF comes wrapped
 				err = io.ErrUnexpectedEOF
 			}
 			return err
