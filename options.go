@@ -20,6 +20,8 @@ type options struct {
 	environ      EnvironFunc
 	fixed        bool
 
+	timeout time.Duration
+
 	processes         int // worker processes; 0 runs the app in this process
 	maxRequests       int
 	maxRequestsJitter int
@@ -103,3 +105,26 @@ func WithMultiprocess(b bool) Option {
 func WithMaxPreread(n int64) Option {
 	return func(o *options) { o.maxPreread = n }
 }
+
+// WithTimeout bounds how long a request may take, from when the App gets
+// it (gunicorn's --timeout, per request). When it passes, the request's
+// Python thread gets a RequestTimeout exception (a BaseException, so
+// `except Exception` lets it through), its iterable is closed, and the
+// client gets "504 Gateway Timeout" if nothing was sent yet, else a cut
+// connection; the traceback of where it was is logged. A deadline on the
+// request's context (http.TimeoutHandler, say) does the same, with or
+// without WithTimeout.
+//
+// Python can only be interrupted between bytecodes: a request blocked in C
+// (time.sleep, a socket without a timeout, a C extension) gets the
+// exception when it comes back. With WithProcesses such a request's worker
+// is killed HardTimeoutGrace after the deadline and replaced, and the
+// client gets 504. 0, the default, never times out.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) { o.timeout = max(d, 0) }
+}
+
+// HardTimeoutGrace is how long after its deadline a request may still run
+// in a worker process (WithProcesses), where the exception raised at the
+// deadline did not end it, before the worker is killed.
+const HardTimeoutGrace = 5 * time.Second

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gowsgi/wsgi/internal/wire"
 	"github.com/gowsgi/wsgi/interp"
@@ -130,12 +132,13 @@ type relay struct {
 	w      http.ResponseWriter
 	r      *http.Request
 	stream io.Reader
-	buf    []byte // for Read frames
-	replay bool   // the request may be sent again if the socket proves dead
-	retry  bool   // it was: send it again
-	frames bool   // a frame came
-	sent   bool   // the status line went out
-	broken bool   // the client is gone: the rest is dropped
+	buf    []byte      // for Read frames
+	replay bool        // the request may be sent again if the socket proves dead
+	retry  bool        // it was: send it again
+	frames bool        // a frame came
+	sent   bool        // the status line went out
+	killed atomic.Bool // its worker was killed for running past the deadline
+	broken bool        // the client is gone: the rest is dropped
 }
 
 // run relays the response and reports whether the connection must be
@@ -143,8 +146,27 @@ type relay struct {
 // its worker.
 func (rl *relay) run() (abort bool) {
 	// A client that goes away closes the socket, which ends the request
-	// in the worker (and the Next below).
-	stop := context.AfterFunc(rl.r.Context(), rl.c.Abort)
+	// in the worker (and the Next below). At the request's deadline the
+	// worker raises RequestTimeout in it and answers 504 itself; a request
+	// still running HardTimeoutGrace later is stuck in C, and only killing
+	// its worker ends it.
+	ctx := rl.r.Context()
+	var killer atomic.Pointer[time.Timer]
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			rl.c.Abort()
+			return
+		}
+		killer.Store(time.AfterFunc(HardTimeoutGrace, func() {
+			rl.killed.Store(true)
+			rl.wk.kill()
+		}))
+	})
+	defer func() {
+		if t := killer.Load(); t != nil {
+			t.Stop()
+		}
+	}()
 	reuse := false
 	defer func() {
 		if !stop() || !reuse {
@@ -288,7 +310,17 @@ func (rl *relay) gone() bool {
 // lost handles a socket that failed before End: the worker died (or the
 // client went away and closed it). A response not begun is answered 502.
 func (rl *relay) lost(err error) bool {
-	if rl.r.Context().Err() != nil {
+	if rl.killed.Load() {
+		rl.p.a.log.Error("gowsgi: request still running after its deadline and the grace period (stuck in C?); its worker process was killed",
+			"pid", rl.wk.pid, "method", rl.r.Method, "uri", rl.r.RequestURI, "grace", HardTimeoutGrace, "sent", rl.sent)
+		if rl.sent {
+			return true
+		}
+		clear(rl.w.Header())
+		http.Error(rl.w, http.StatusText(http.StatusGatewayTimeout), http.StatusGatewayTimeout)
+		return false
+	}
+	if err := rl.r.Context().Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return true // the client is gone
 	}
 	rl.p.a.log.Error("gowsgi: worker process lost during a request", "pid", rl.wk.pid,

@@ -467,7 +467,7 @@ func (p *procs) acquire(ctx context.Context) (wk *worker, c *wire.Conn, reused b
 				"timeout", p.a.opt.queueTimeout)
 			return nil, nil, false, 503
 		case <-ctx.Done():
-			return nil, nil, false, 0
+			return nil, nil, false, doneStatus(ctx)
 		}
 	}
 }

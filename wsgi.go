@@ -133,6 +133,11 @@ var prereadPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); retu
 
 // ServeHTTP runs the app for one request.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.opt.timeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), a.opt.timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
 	// A small body is read before a slot is taken, so a slow client never
 	// holds one. Expect: 100-continue bodies are left for the app to read:
 	// net/http sends the 100 on its first read.
@@ -222,6 +227,10 @@ func (a *App) run(s *slot, ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	var ae *interp.AppError
 	switch {
+	case errors.As(err, &ae) && ae.Timeout:
+		a.log.Warn("WSGI request timed out; interrupted", "method", r.Method, "uri", r.RequestURI,
+			"sent", s.w.Sent(), "traceback", ae.Traceback)
+		return !s.w.Error(http.StatusGatewayTimeout)
 	case errors.As(err, &ae):
 		a.log.Error("WSGI app error", "method", r.Method, "uri", r.RequestURI,
 			"sent", s.w.Sent(), "traceback", ae.Traceback)
@@ -250,7 +259,7 @@ func (a *App) acquire(ctx context.Context) (*slot, int) {
 				"threads", a.opt.threads, "timeout", a.opt.queueTimeout)
 			return nil, http.StatusServiceUnavailable
 		case <-ctx.Done():
-			return nil, 0
+			return nil, doneStatus(ctx)
 		}
 	}
 	a.mu.Lock()
@@ -261,6 +270,15 @@ func (a *App) acquire(ctx context.Context) (*slot, int) {
 		return nil, http.StatusServiceUnavailable
 	}
 	return s, 0
+}
+
+// doneStatus is what to answer a request whose context ended before it
+// ran: 504 past its deadline, nothing (0) for a client gone.
+func doneStatus(ctx context.Context) int {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return http.StatusGatewayTimeout
+	}
+	return 0
 }
 
 func expectsContinue(r *http.Request) bool {

@@ -14,6 +14,32 @@ import traceback
 # main and Py_FinalizeEx would wait forever for it to end.
 
 
+class RequestTimeout(BaseException):
+    """Raised by gowsgi in a request's thread when the request runs past
+    its deadline (WithTimeout, --timeout, or its context's deadline). A
+    BaseException, as KeyboardInterrupt is, so that an app's
+    `except Exception:` does not swallow it."""
+
+
+def release_logging_locks():
+    """After a RequestTimeout: release what logging's locks this thread
+    still holds. The exception can land anywhere, also between a lock's
+    acquire and the try that releases it, and every later log call would
+    then wait forever."""
+    logging = sys.modules.get("logging")
+    if logging is None:
+        return
+    locks = [getattr(logging, "_lock", None)]
+    for ref in list(getattr(logging, "_handlerList", [])):
+        handler = ref()
+        if handler is not None:
+            locks.append(getattr(handler, "lock", None))
+    for lock in locks:
+        owned = getattr(lock, "_is_owned", None)
+        while owned is not None and owned():
+            lock.release()
+
+
 def fix_executable(want):
     """Make sys.executable a real Python (never the Go binary or a shim)."""
     if want and os.path.exists(want):

@@ -372,9 +372,43 @@ static void drive(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 	}
 }
 
+extern PyObject *gw_timeout_exc, *gw_bootstrap;
+
+/* gw_interrupt raises RequestTimeout in the thread running request seq of
+ * res, if that request still runs; it takes the GIL, so the check and the
+ * raise cannot race with the request ending (gw_start clears res->live
+ * with the GIL held). The exception is delivered at the thread's next
+ * bytecode: a thread blocked in C (a sleep, a socket) gets it only when it
+ * comes back. Returns 1 if it was raised. */
+int gw_interrupt(gw_result *res, long long seq)
+{
+	int raised = 0;
+	gw_acquire();
+	if (res->live && res->seq == seq && !res->interrupted) {
+		raised = PyThreadState_SetAsyncExc(res->thread, gw_timeout_exc) == 1;
+		res->interrupted = raised;
+	}
+	gw_release();
+	return raised;
+}
+
+/* after_interrupt, with the GIL, at the end of a request that got a
+ * RequestTimeout: an exception not yet delivered must not hit the
+ * thread's next request, and logging's locks the exception may have left
+ * held are released (bootstrap.py). */
+static void after_interrupt(gw_result *res)
+{
+	PyObject *r;
+	PyThreadState_SetAsyncExc(res->thread, NULL);
+	r = PyObject_CallMethod(gw_bootstrap, "release_logging_locks", NULL);
+	if (r == NULL)
+		PyErr_Clear();
+	Py_XDECREF(r);
+}
+
 void gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 	      int flags, const char *body, Py_ssize_t body_len, int stream,
-	      uintptr_t call, char *out, Py_ssize_t out_cap, int measure, gw_result *res)
+	      uintptr_t call, char *out, Py_ssize_t out_cap, int measure, long long seq, gw_result *res)
 {
 	gw_req *req;
 	PyObject *environ = NULL, *result;
@@ -392,6 +426,10 @@ void gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len
 	gw_acquire();
 	if (measure)
 		res->wait_ns = clock_ns(CLOCK_MONOTONIC) - wall0; /* waiting for the GIL */
+	res->seq = seq;
+	res->thread = PyThread_get_thread_ident();
+	res->live = 1;
+	res->interrupted = 0;
 	Py_CLEAR(res->hold); /* Go is done with the last request's block */
 	req = PyObject_New(gw_req, &gw_ReqType);
 	if (req == NULL) {
@@ -441,6 +479,9 @@ failed:
 	Py_XDECREF(environ);
 	fail(req, res);
 out:
+	res->live = 0;
+	if (res->interrupted)
+		after_interrupt(res);
 	gw_release();
 	if (measure) {
 		res->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;

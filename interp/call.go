@@ -15,7 +15,9 @@ import (
 	"net/http"
 	"os"
 	"runtime/cgo"
+	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/gowsgi/wsgi/environ"
@@ -34,7 +36,7 @@ type Call struct {
 	app    *App
 	handle cgo.Handle // to this Call, for the C side's callbacks
 	out    []byte
-	res    C.gw_result
+	res    *C.gw_result // C memory: gw_interrupt reads it from another goroutine
 	hdrs   []response.Header
 
 	// The request being run.
@@ -46,6 +48,7 @@ type Call struct {
 
 	panicked any // a panic caught in a callback (see callbacks.go), raised again by Run
 
+	seq       int64   // the request's number, for gw_interrupt
 	wait      *waiter // this Call's place in the gate's queue (see gate.go)
 	admitted  bool    // the gate has admitted the running request into C
 	callbacks int64   // callbacks into Go during the request, for the gate's convoy count
@@ -54,6 +57,8 @@ type Call struct {
 // NewCall returns a Call for a.
 func (a *App) NewCall() *Call {
 	c := &Call{app: a, out: make([]byte, OutSize), wait: newWaiter()}
+	// Owned by the Call, freed by Free.
+	c.res = (*C.gw_result)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gw_result{}))))
 	c.handle = cgo.NewHandle(c)
 	return c
 }
@@ -61,14 +66,19 @@ func (a *App) NewCall() *Call {
 // Free releases the Call's handle and the last block it may still hold
 // for the writer. It must not be used afterwards.
 func (c *Call) Free() {
-	C.gw_drop_hold(&c.res)
+	C.gw_drop_hold(c.res)
 	c.handle.Delete()
+	C.free(unsafe.Pointer(c.res)) // Run waited for its interrupt timer
+	c.res = nil
 }
 
 // AppError is an exception raised by the app (or a response it gave that
 // breaks PEP 3333), with Python's traceback.
 type AppError struct {
 	Traceback string
+	// Timeout: the request ran past its context's deadline and the
+	// exception is the RequestTimeout raised in it (see Run).
+	Timeout bool
 }
 
 func (e *AppError) Error() string { return "WSGI app failed:\n" + e.Traceback }
@@ -99,9 +109,14 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	// thread between calls.
 	measure := entry.enter(c.wait, c.app.fixed)
 	c.admitted = true
+	c.seq++
+	if deadline, ok := ctx.Deadline(); ok {
+		defer c.interruptAt(deadline)()
+	}
 	C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
 		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,
-		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), cbool(measure), &c.res)
+		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), cbool(measure),
+		C.longlong(c.seq), c.res)
 	woke := c.leave()
 	if measure {
 		entry.measured(int64(c.res.cpu_ns), int64(c.res.wall_ns), int64(c.res.wait_ns))
@@ -242,7 +257,7 @@ func (c *Call) leave() bool {
 // deliver hands what the C side produced (c.res and c.out) to the
 // response writer.
 func (c *Call) deliver() error {
-	r, out := &c.res, c.out
+	r, out := c.res, c.out
 	if r.hdr_len > 0 {
 		if err := c.start(out[:r.hdr_len]); err != nil {
 			return err
@@ -323,7 +338,30 @@ func (c *Call) failure() error {
 		C.free(unsafe.Pointer(c.res.err))
 		return c.cbErr
 	}
-	return &AppError{Traceback: takeErrorN(c.res.err, c.res.err_len)}
+	return &AppError{Traceback: takeErrorN(c.res.err, c.res.err_len), Timeout: c.res.interrupted != 0}
+}
+
+// interruptAt raises RequestTimeout (bootstrap.py) in the Python thread of
+// the request running now at deadline, if it still runs then: the app sees
+// an exception at its next bytecode, its iterable is closed, and Run
+// returns an *AppError with Timeout set. The timer's goroutine takes the
+// GIL for it; gw_interrupt checks, under the GIL, that the request is
+// still the one the timer is for. The returned stop waits for a timer that
+// has begun to fire, so c.res outlives every use.
+func (c *Call) interruptAt(deadline time.Time) (stop func()) {
+	res, seq := c.res, C.longlong(c.seq)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	t := time.AfterFunc(time.Until(deadline), func() {
+		defer wg.Done()
+		C.gw_interrupt(res, seq)
+	})
+	return func() {
+		if t.Stop() {
+			wg.Done()
+		}
+		wg.Wait()
+	}
 }
 
 // logClose logs a failing close() of the app's iterable. It does not fail

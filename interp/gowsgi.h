@@ -37,6 +37,12 @@ typedef struct {
 	 * callbacks into Go and waiting to take the GIL at the start and after
 	 * each callback. */
 	long long cpu_ns, wall_ns, wait_ns;
+	/* For gw_interrupt, all read and written with the GIL held: the
+	 * request's number (gw_start's seq), the thread running it while live,
+	 * and whether RequestTimeout was raised in it. */
+	long long seq;
+	unsigned long thread;
+	int live, interrupted;
 } gw_result;
 
 typedef struct gw_req gw_req;
@@ -60,7 +66,8 @@ void gw_decref(PyObject *o);
 /* call.c: one request. */
 void gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 	      int flags, const char *body, Py_ssize_t body_len, int stream,
-	      uintptr_t call, char *out, Py_ssize_t out_cap, int measure, gw_result *res);
+	      uintptr_t call, char *out, Py_ssize_t out_cap, int measure, long long seq, gw_result *res);
+int gw_interrupt(gw_result *res, long long seq);
 void gw_drop_hold(gw_result *res);
 
 /* Internal, shared between the C files. */

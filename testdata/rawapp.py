@@ -718,6 +718,55 @@ def r_sleep(environ, start_response):
     return _text(start_response, "slept\n")
 
 
+def r_spin(environ, start_response):
+    """Computes until something stops it (a RequestTimeout)."""
+    n = 0
+    while True:
+        n += 1
+
+
+_spin_log = None
+
+
+def r_spin_logging(environ, start_response):
+    """Logs in a loop, so that a RequestTimeout is likely to land while
+    logging holds its locks."""
+    import io
+    import logging
+    global _spin_log
+    if _spin_log is None:
+        _spin_log = logging.getLogger("rawapp.spin")
+        _spin_log.addHandler(logging.StreamHandler(io.StringIO()))
+        _spin_log.propagate = False
+    while True:
+        _spin_log.warning("spinning")
+        _spin_log.handlers[0].stream.seek(0)
+        _spin_log.handlers[0].stream.truncate()
+
+
+def r_log_once(environ, start_response):
+    import logging
+    logging.getLogger("rawapp.spin").warning("once")
+    return _text(start_response, "logged\n")
+
+
+def r_spin_after_block(environ, start_response):
+    """Sends a block, then computes forever: a timeout can only cut it."""
+    key = _q(environ).get("id", "")
+    start_response("200 OK", TEXT)
+
+    class Body:
+        def __iter__(self):
+            yield b"first\n"
+            while True:
+                pass
+
+        def close(self):
+            with _lock:
+                closes[key] = closes.get(key, 0) + 1
+    return Body()
+
+
 def r_multithread(environ, start_response):
     return _json(start_response, {"multithread": environ["wsgi.multithread"],
                                   "multiprocess": environ["wsgi.multiprocess"],
@@ -761,6 +810,10 @@ ROUTES = {
     "/thread_start": r_thread_start,
     "/thread_result": r_thread_result,
     "/sleep": r_sleep,
+    "/spin": r_spin,
+    "/spin_logging": r_spin_logging,
+    "/log_once": r_log_once,
+    "/spin_after_block": r_spin_after_block,
     "/multithread": r_multithread,
     "/list_body": r_list_body,
     "/list_bad_item": r_list_bad_item,

@@ -1,0 +1,124 @@
+package wsgi_test
+
+// Request timeouts (wsgi.WithTimeout, a deadline on the request's
+// context): a RequestTimeout raised in the request's Python thread, 504
+// when nothing was sent, a cut connection otherwise; and, with worker
+// processes, a worker killed for a request stuck in C.
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gowsgi/wsgi"
+)
+
+func TestTimeoutInterruptsPython(t *testing.T) {
+	srv, rec := rawServer(t, wsgi.WithTimeout(300*time.Millisecond), wsgi.WithThreads(1))
+	resp, body := get(t, srv.URL+"/spin")
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("a request computing forever: %s %q, want 504", resp.Status, body)
+	}
+	log := rec.waitLog(t, "timed out", "RequestTimeout", "r_spin")
+	if strings.Contains(string(body), "Traceback") {
+		t.Errorf("the 504 shows the traceback: %q", body)
+	}
+	// The one thread is free again, and the next request is not hit by a
+	// RequestTimeout left pending.
+	for i := 0; i < 20; i++ {
+		if resp, body := get(t, srv.URL+"/sleep?t=0.001"); resp.StatusCode != 200 {
+			t.Fatalf("request %d after the timeout: %s %q\n%s", i, resp.Status, body, log)
+		}
+	}
+}
+
+// TestTimeoutFromContext: a deadline Go middleware put on the request's
+// context interrupts Python as WithTimeout does.
+func TestTimeoutFromContext(t *testing.T) {
+	app, _ := loadApp(t, "rawapp:app")
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 200*time.Millisecond)
+		defer cancel()
+		app.ServeHTTP(w, r.WithContext(ctx))
+	}))
+	if resp, body := get(t, srv.URL+"/spin"); resp.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("past the context's deadline: %s %q, want 504", resp.Status, body)
+	}
+}
+
+// TestTimeoutInLogging: a RequestTimeout that lands while logging holds
+// its locks must not leave them held: logging in the next request
+// completes.
+func TestTimeoutInLogging(t *testing.T) {
+	srv, _ := rawServer(t, wsgi.WithTimeout(200*time.Millisecond))
+	for i := 0; i < 5; i++ {
+		if resp, _ := get(t, srv.URL+"/spin_logging"); resp.StatusCode != http.StatusGatewayTimeout {
+			t.Fatalf("round %d: %s, want 504", i, resp.Status)
+		}
+		done := make(chan *http.Response, 1)
+		go func() {
+			resp, _ := http.Get(srv.URL + "/log_once")
+			if resp != nil {
+				resp.Body.Close()
+			}
+			done <- resp
+		}()
+		select {
+		case resp := <-done:
+			if resp == nil || resp.StatusCode != 200 {
+				t.Fatalf("round %d: logging after the timeout failed: %v", i, resp)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: logging after a timeout hangs: a lock was left held", i)
+		}
+	}
+}
+
+// TestTimeoutAfterSent: a request that times out after its first block
+// is cut short, and its iterable closed.
+func TestTimeoutAfterSent(t *testing.T) {
+	srv, _ := rawServer(t, wsgi.WithTimeout(300*time.Millisecond))
+	id := newCloseID(t)
+	resp, err := http.Get(srv.URL + "/spin_after_block?id=" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "first\n" || err == nil {
+		t.Errorf("got %s %q, err %v; want 200, the first block, then a cut connection", resp.Status, body, err)
+	}
+	if r := waitCloses(t, srv.URL, id); r.Closes != 1 {
+		t.Errorf("close() called %d times, want 1", r.Closes)
+	}
+}
+
+// TestTimeoutStuckInC: a request blocked in C cannot take the exception;
+// with worker processes its worker is killed after the grace period, the
+// client gets 504, and another worker takes its place.
+func TestTimeoutStuckInC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for wsgi.HardTimeoutGrace")
+	}
+	_, url, rec := procServer(t, 1, wsgi.WithTimeout(200*time.Millisecond))
+	first := pidOf(t, url)
+	start := time.Now()
+	resp, _ := get(t, url+"/sleep?s=1000")
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("a request stuck in time.sleep: %s, want 504", resp.Status)
+	}
+	if took := time.Since(start); took < wsgi.HardTimeoutGrace {
+		t.Errorf("answered after %v, before the grace period (%v) was over", took, wsgi.HardTimeoutGrace)
+	}
+	rec.waitLog(t, "worker process was killed")
+	deadline := time.Now().Add(10 * time.Second)
+	for pidOf(t, url) == first {
+		if time.Now().After(deadline) {
+			t.Fatal("the killed worker was not replaced")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
