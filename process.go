@@ -88,7 +88,7 @@ func (p *procs) dispatch(w http.ResponseWriter, r *http.Request, body []byte, st
 		req.Mode = wire.StreamBody
 	}
 	for try := 0; ; try++ {
-		wk, c, reused, status := p.acquire(r.Context())
+		wk, c, _, status := p.acquire(r.Context())
 		if wk == nil {
 			if status != 0 {
 				w.Header().Set("Retry-After", "1")
@@ -108,15 +108,8 @@ func (p *procs) dispatch(w http.ResponseWriter, r *http.Request, body []byte, st
 			http.Error(w, http.StatusText(http.StatusBadGateway), http.StatusBadGateway)
 			return
 		}
-		rl := relay{p: p, wk: wk, c: c, w: w, r: r, stream: stream,
-			replay: reused && try < 3 && req.Mode != wire.StreamBody && idempotent(r.Method)}
+		rl := relay{p: p, wk: wk, c: c, w: w, r: r, stream: stream}
 		abort := rl.run()
-		if rl.retry {
-			// A socket kept from an earlier request was dead (its worker
-			// died since): the request never reached a worker.
-			wk.dropIdle()
-			continue
-		}
 		if abort {
 			panic(http.ErrAbortHandler)
 		}
@@ -133,9 +126,6 @@ type relay struct {
 	r      *http.Request
 	stream io.Reader
 	buf    []byte      // for Read frames
-	replay bool        // the request may be sent again if the socket proves dead
-	retry  bool        // it was: send it again
-	frames bool        // a frame came
 	sent   bool        // the status line went out
 	killed atomic.Bool // its worker was killed for running past the deadline
 	broken bool        // the client is gone: the rest is dropped
@@ -179,13 +169,8 @@ func (rl *relay) run() (abort bool) {
 	for {
 		t, payload, err := rl.c.Next()
 		if err != nil {
-			if !rl.frames && rl.replay && rl.r.Context().Err() == nil {
-				rl.retry = true
-				return false
-			}
 			return rl.lost(err)
 		}
-		rl.frames = true
 		switch t {
 		case wire.Head:
 			code, err := wire.ParseHead(payload, rl.w.Header())
@@ -286,17 +271,6 @@ func (rl *relay) sendFile(f *os.File, limit int64) {
 		rl.broken = true
 		rl.c.AppendError(wire.FileDone, n, wire.ErrGone, err.Error())
 	}
-}
-
-// idempotent reports whether a request of method may be sent again when
-// it may have reached a worker already (RFC 9110, 9.2.2), as net/http's
-// Transport does on a kept-alive connection that proves dead.
-func idempotent(method string) bool {
-	switch method {
-	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
-		return true
-	}
-	return false
 }
 
 // gone handles a failed write to the client: the socket is closed, which

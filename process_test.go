@@ -432,3 +432,42 @@ func concurrentPids(t *testing.T, url string) map[int]bool {
 	}
 	return map[int]bool{<-pids: true, <-pids: true}
 }
+
+// TestProcessesCrashWithOrphan: a worker's child that outlives it (an
+// os.system("... &")) must not hide its death: the next request is served
+// by a replacement while the child still runs.
+func TestProcessesCrashWithOrphan(t *testing.T) {
+	_, url, _ := procServer(t, 1)
+	before := map[int]bool{}
+	for _, pid := range children(os.Getpid()) {
+		before[pid] = true
+	}
+	if resp, _ := get(t, url+"/orphan"); resp.StatusCode != 200 {
+		t.Fatalf("GET /orphan: %s", resp.Status)
+	}
+	first := pidOf(t, url)
+	if resp, _ := get(t, url+"/crash"); resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("GET /crash: %s, want 502", resp.Status)
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := c.Get(url + "/pid")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if n, _ := strconv.Atoi(string(body)); resp.StatusCode == 200 && n != first {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no replacement served while the dead worker's child runs")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out, _ := exec.Command("pgrep", "-f", "^sleep 30$").Output()
+	if len(strings.Fields(string(out))) == 0 {
+		t.Errorf("the orphaned sleep already ended: the test proved nothing")
+	}
+	exec.Command("pkill", "-f", "^sleep 30$").Run()
+}

@@ -44,6 +44,7 @@ type procs struct {
 	mu          sync.Mutex
 	ready       chan struct{} // closed, and replaced, when a worker starts serving
 	closed      bool
+	live        map[*worker]struct{} // every worker process not yet exited
 	stopMonitor chan struct{}
 }
 
@@ -62,9 +63,36 @@ type place struct {
 	cur  atomic.Pointer[worker]
 	stop chan struct{} // closed when the place goes (its generation retires, or SetProcesses)
 	once sync.Once
+
+	mu      sync.Mutex
+	changed chan struct{} // closed, and replaced, when cur changes
 }
 
-func newPlace() *place { return &place{stop: make(chan struct{})} }
+func newPlace() *place { return &place{stop: make(chan struct{}), changed: make(chan struct{})} }
+
+// swap puts nw in place of old, as CompareAndSwap, and wakes the keeper.
+// A place that has gone gets no worker: nw is drained.
+func (pl *place) swap(old, nw *worker) bool {
+	if !pl.cur.CompareAndSwap(old, nw) {
+		return false
+	}
+	pl.mu.Lock()
+	close(pl.changed)
+	pl.changed = make(chan struct{})
+	pl.mu.Unlock()
+	select {
+	case <-pl.stop:
+		nw.drain() // remove loaded cur before this swap
+	default:
+	}
+	return true
+}
+
+func (pl *place) changes() <-chan struct{} {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return pl.changed
+}
 
 // remove ends the place: its keeper returns and its worker drains.
 func (pl *place) remove() {
@@ -91,7 +119,6 @@ type worker struct {
 	place *place
 	cmd   *exec.Cmd
 	pid   int
-	since time.Time // when it started serving
 
 	ctlMu sync.Mutex // writes to ctl
 	ctl   *wire.Conn
@@ -115,11 +142,12 @@ const (
 	// gracefulStop is how long a stopping worker may take to finish
 	// before it is killed.
 	gracefulStop = 30 * time.Second
-	// youngDeath is how long a worker must have served for its death to
-	// reset the back-off: one that dies sooner is restarted later each
-	// time, up to maxBackoff.
-	youngDeath   = 5 * time.Second
+	// A worker that dies having served no request is restarted later each
+	// time, from firstBackoff up to maxBackoff; one that served a request
+	// is replaced at once (a request killed it, not the app's start).
 	firstBackoff = 100 * time.Millisecond
+	// readyTimeout bounds a worker's start, the app's import included.
+	readyTimeout = 2 * time.Minute
 	maxBackoff   = 10 * time.Second
 )
 
@@ -127,6 +155,11 @@ const (
 // cannot load the app, the others are stopped and its error returned.
 func startProcs(a *App) (*procs, error) {
 	exe, err := os.Executable()
+	if _, serr := os.Stat("/proc/self/exe"); err == nil && serr == nil {
+		// The running program itself, even if a deploy has replaced the
+		// file at its path since it started.
+		exe = "/proc/self/exe"
+	}
 	if err != nil {
 		return nil, fmt.Errorf("wsgi: WithProcesses needs the program's executable to start workers: %w", err)
 	}
@@ -150,7 +183,8 @@ func startProcs(a *App) (*procs, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &procs{a: a, exe: exe, dir: dir, config: string(cfg), ready: make(chan struct{}), n: o.processes}
+	p := &procs{a: a, exe: exe, dir: dir, config: string(cfg), ready: make(chan struct{}), n: o.processes,
+		live: map[*worker]struct{}{}}
 	g, err := p.startGeneration(context.Background())
 	if err != nil {
 		return nil, err
@@ -256,19 +290,29 @@ func (p *procs) startWorker(ctx context.Context, g *generation, pl *place) (*wor
 	if n := int64(p.a.opt.maxRequests); n > 0 {
 		wk.maxServed = n + rand.Int64N(int64(p.a.opt.maxRequestsJitter)+1)
 	}
+	p.mu.Lock()
+	p.live[wk] = struct{}{}
+	p.mu.Unlock()
 	go wk.control()
+	timeout := time.NewTimer(readyTimeout)
+	defer timeout.Stop()
 	select {
 	case err = <-wk.ready:
 	case <-ctx.Done():
 		err = ctx.Err()
+	case <-timeout.C:
+		err = fmt.Errorf("wsgi: worker process for %q not ready after %v: the app's import hangs, or %s is not a Go program that imports package wsgi",
+			p.a.spec, readyTimeout, p.exe)
 	}
 	if err != nil {
 		wk.kill()
 		<-wk.exitedCh
 		return nil, err
 	}
-	wk.since = time.Now()
-	wk.state.Store(serving)
+	if !wk.state.CompareAndSwap(starting, serving) {
+		<-wk.exitedCh
+		return nil, fmt.Errorf("wsgi: worker process for %q exited as it began to serve: %v", p.a.spec, wk.exitErr)
+	}
 	p.a.log.Debug("gowsgi: worker process serving", "pid", wk.pid, "spec", p.a.spec)
 	return wk, nil
 }
@@ -277,6 +321,14 @@ func (p *procs) startWorker(ctx context.Context, g *generation, pl *place) (*wor
 // for the process to end.
 func (wk *worker) control() {
 	log := wk.p.a.log
+	// The process's end, not the socket's, is the worker's: a child the
+	// app started may hold the socket open longer.
+	waited := make(chan struct{})
+	go func() {
+		wk.exitErr = wk.cmd.Wait()
+		close(waited)
+		wk.ctl.Abort()
+	}()
 	for {
 		t, payload, err := wk.ctl.Next()
 		if err != nil {
@@ -300,8 +352,11 @@ func (wk *worker) control() {
 			log.Log(context.Background(), rec.Level, rec.Msg, attrs...)
 		}
 	}
-	wk.exitErr = wk.cmd.Wait()
+	<-waited
 	wk.ctl.Close()
+	wk.p.mu.Lock()
+	delete(wk.p.live, wk)
+	wk.p.mu.Unlock()
 	wk.state.Store(exited)
 	select {
 	case wk.ready <- fmt.Errorf("wsgi: worker process for %q exited before it served: %v", wk.p.a.spec, wk.exitErr):
@@ -324,14 +379,19 @@ func loadError(spec, msg string) error {
 func (p *procs) keep(pl *place) {
 	fails := 0
 	for {
-		wk := pl.cur.Load()
+		wk, changed := pl.cur.Load(), pl.changes()
 		select {
 		case <-wk.exitedCh:
+		case <-changed:
+			continue // recycled: watch its replacement
 		case <-pl.stop:
 			return
 		}
 		if pl.cur.Load() != wk {
 			continue // recycled: its replacement is in place
+		}
+		if p.isClosed() {
+			return
 		}
 		select {
 		case <-pl.stop:
@@ -351,7 +411,7 @@ func (p *procs) keep(pl *place) {
 			}
 			nw, err := p.startWorker(context.Background(), wk.gen, pl)
 			if err == nil {
-				if !pl.cur.CompareAndSwap(wk, nw) {
+				if !pl.swap(wk, nw) {
 					nw.drain() // recycling put one there meanwhile
 				}
 				p.notify()
@@ -409,7 +469,7 @@ func (p *procs) recycle(wk *worker, why string) {
 					p.a.log.Error("gowsgi: replacement worker process failed to start", "err", err)
 					continue
 				}
-				if !wk.place.cur.CompareAndSwap(wk, nw) {
+				if !wk.place.swap(wk, nw) {
 					nw.drain() // wk died and its keeper replaced it
 					return
 				}
@@ -419,6 +479,12 @@ func (p *procs) recycle(wk *worker, why string) {
 			}
 		}()
 	})
+}
+
+func (p *procs) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
 }
 
 // notify wakes the requests waiting for a worker.
@@ -448,12 +514,16 @@ func (p *procs) acquire(ctx context.Context) (wk *worker, c *wire.Conn, reused b
 			if err == nil {
 				return wk, c, reused, 0
 			}
-			// Its control socket is broken: it is dead or dying, and
-			// its keeper will replace it once it has exited.
-			p.a.log.Debug("gowsgi: no request socket to a worker", "pid", wk.pid, "err", err)
 			wk.release(nil)
-			wk.drain()
-			continue
+			if errors.Is(err, errControl) {
+				// Dead or dying: its keeper replaces it once it has
+				// exited.
+				p.a.log.Debug("gowsgi: no request socket to a worker", "pid", wk.pid, "err", err)
+				wk.drain()
+				continue
+			}
+			p.a.log.Error("gowsgi: no request socket to a worker process; answered 503", "err", err)
+			return nil, nil, false, 503
 		}
 		if timeout == nil {
 			t := time.NewTimer(p.a.opt.queueTimeout)
@@ -522,11 +592,15 @@ func (wk *worker) conn() (c *wire.Conn, reused bool, err error) {
 	err = wk.ctl.FlushFile(theirs)
 	wk.ctlMu.Unlock()
 	if err != nil {
-		return nil, false, fmt.Errorf("wsgi: passing a socket to worker %d: %w", wk.pid, err)
+		return nil, false, fmt.Errorf("%w: passing a socket to worker %d: %w", errControl, wk.pid, err)
 	}
 	c, err = wire.FileConn(mine)
 	return c, false, err
 }
+
+// errControl is wrapped by conn's error when the worker's control socket
+// failed: the worker is gone.
+var errControl = errors.New("wsgi: worker's control socket failed")
 
 // dropIdle closes wk's idle request sockets.
 func (wk *worker) dropIdle() {
@@ -635,6 +709,9 @@ func residentMemory(pid int) int64 {
 func (p *procs) reload(ctx context.Context) error {
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
+	if p.isClosed() {
+		return ErrClosed
+	}
 	g, err := p.startGeneration(ctx)
 	if err != nil {
 		return fmt.Errorf("wsgi: reloading %s failed; the running workers go on serving: %w", p.a.spec, err)
@@ -657,6 +734,9 @@ func (p *procs) reload(ctx context.Context) error {
 func (p *procs) resize(ctx context.Context, n int) error {
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
+	if p.isClosed() {
+		return ErrClosed
+	}
 	g := p.gen.Load()
 	old := g.list()
 	if n < len(old) {
@@ -696,14 +776,15 @@ func (p *procs) close(ctx context.Context) error {
 	}
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
-	g := p.gen.Load()
-	g.retire()
-	var alive []*worker
-	for _, pl := range g.list() {
-		if wk := pl.cur.Load(); wk != nil {
-			alive = append(alive, wk)
-		}
+	p.gen.Load().retire()
+	// Every worker, those of an older generation or recycled and still
+	// draining included.
+	p.mu.Lock()
+	alive := make([]*worker, 0, len(p.live))
+	for wk := range p.live {
+		alive = append(alive, wk)
 	}
+	p.mu.Unlock()
 	for _, wk := range alive {
 		select {
 		case <-wk.exitedCh:

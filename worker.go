@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"sync"
 	"time"
 
@@ -60,7 +62,14 @@ func runWorker(config string) int {
 		fmt.Fprintf(os.Stderr, "gowsgi worker: the App's process (%d) is gone\n", cfg.Parent)
 		return 2
 	}
-	ctl, err := wire.FileConn(os.NewFile(3, "gowsgi-control"))
+	// The App decides when a worker ends (Stop, or its death with
+	// PR_SET_PDEATHSIG): a Ctrl-C on the terminal or systemd's SIGTERM to
+	// the whole unit reaches the worker too, and must not cut its requests
+	// while the App drains them.
+	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU)
+	f3 := os.NewFile(3, "gowsgi-control")
+	ctl, err := wire.FileConn(f3) // a close-on-exec copy
+	f3.Close()                    // or the app's own children would inherit it
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gowsgi worker: control socket: %v\n", err)
 		return 2

@@ -5,6 +5,8 @@
     /crash          a segmentation fault in C (ctypes.string_at(0))
     /sleep?s=X      sleeps X seconds, then answers the pid
     /grow?mb=N      keeps N MiB more alive in this process
+    /orphan         starts `sleep 30` in the background (a child that
+                    inherits what this process does not mark close-on-exec)
 """
 
 import ctypes
@@ -29,6 +31,8 @@ def app(environ, start_response):
         ctypes.string_at(0)
     if path == "/sleep":
         time.sleep(float(q.get("s", "0.1")))
+    if path == "/orphan":
+        os.system("sleep 30 &")
     if path == "/grow":
         _kept.append(bytearray(int(q.get("mb", "1")) << 20))
     body = (VERSION if path == "/version" else str(os.getpid())).encode()
