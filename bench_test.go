@@ -196,6 +196,13 @@ func BenchmarkServeHTTPHelloParallel(b *testing.B) {
 	app := benchApp(b, "hello:app")
 	b.ReportAllocs()
 	calls := runtime.NumCgoCall()
+	helloParallel(b, app)
+	b.ReportMetric(float64(runtime.NumCgoCall()-calls)/float64(b.N), "cgocalls/op")
+}
+
+// helloParallel sends the hello request to app from GOMAXPROCS goroutines
+// for b.N requests in all, checking the last answer of each.
+func helloParallel(b *testing.B, app *wsgi.App) {
 	b.RunParallel(func(pb *testing.PB) {
 		r := benchRequest("GET", "/", nil, 0)
 		w := newBenchWriter()
@@ -209,7 +216,6 @@ func BenchmarkServeHTTPHelloParallel(b *testing.B) {
 			b.Errorf("wrong response: status %d, %d bytes", w.status, w.n)
 		}
 	})
-	b.ReportMetric(float64(runtime.NumCgoCall()-calls)/float64(b.N), "cgocalls/op")
 }
 
 // BenchmarkServeHTTPStream is the streamed workload: a generator of 100
@@ -258,19 +264,7 @@ func BenchmarkServeHTTPHelloProcesses(b *testing.B) {
 func BenchmarkServeHTTPHelloProcessesParallel(b *testing.B) {
 	app := benchAppAs(b, "hello:app/procs2", "hello:app", wsgi.WithProcesses(2))
 	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		r := benchRequest("GET", "/", nil, 0)
-		w := newBenchWriter()
-		n := 0
-		for pb.Next() {
-			w.reset()
-			app.ServeHTTP(w, r)
-			n++
-		}
-		if n > 0 && (w.status != 200 || w.n != 13) {
-			b.Errorf("wrong response: status %d, %d bytes", w.status, w.n)
-		}
-	})
+	helloParallel(b, app)
 }
 
 // BenchmarkServeHTTPEchoProcesses is the echo workload through a worker

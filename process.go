@@ -88,7 +88,7 @@ func (p *procs) dispatch(w http.ResponseWriter, r *http.Request, body []byte, st
 		req.Mode = wire.StreamBody
 	}
 	for try := 0; ; try++ {
-		wk, c, _, status := p.acquire(r.Context())
+		wk, c, status := p.acquire(r.Context())
 		if wk == nil {
 			if status != 0 {
 				w.Header().Set("Retry-After", "1")

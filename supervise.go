@@ -499,20 +499,19 @@ func (p *procs) notify() {
 // a request socket to it, waiting for one to serve up to the queue
 // timeout. It returns the status to answer when there is none (0: ctx
 // ended).
-// reused says whether the socket served an earlier request.
-func (p *procs) acquire(ctx context.Context) (wk *worker, c *wire.Conn, reused bool, status int) {
+func (p *procs) acquire(ctx context.Context) (wk *worker, c *wire.Conn, status int) {
 	var timeout <-chan time.Time
 	for {
 		p.mu.Lock()
 		ready, closed := p.ready, p.closed
 		p.mu.Unlock()
 		if closed {
-			return nil, nil, false, 503
+			return nil, nil, 503
 		}
 		if wk := p.pick(); wk != nil {
-			c, reused, err := wk.conn()
+			c, err := wk.conn()
 			if err == nil {
-				return wk, c, reused, 0
+				return wk, c, 0
 			}
 			wk.release(nil)
 			if errors.Is(err, errControl) {
@@ -523,7 +522,7 @@ func (p *procs) acquire(ctx context.Context) (wk *worker, c *wire.Conn, reused b
 				continue
 			}
 			p.a.log.Error("gowsgi: no request socket to a worker process; answered 503", "err", err)
-			return nil, nil, false, 503
+			return nil, nil, 503
 		}
 		if timeout == nil {
 			t := time.NewTimer(p.a.opt.queueTimeout)
@@ -535,9 +534,9 @@ func (p *procs) acquire(ctx context.Context) (wk *worker, c *wire.Conn, reused b
 		case <-timeout:
 			p.a.log.Warn("no worker process serving within the queue timeout; answered 503",
 				"timeout", p.a.opt.queueTimeout)
-			return nil, nil, false, 503
+			return nil, nil, 503
 		case <-ctx.Done():
-			return nil, nil, false, doneStatus(ctx)
+			return nil, nil, doneStatus(ctx)
 		}
 	}
 }
@@ -571,19 +570,19 @@ func (p *procs) pick() *worker {
 	}
 }
 
-// conn returns an idle request socket to wk (reused), or a new one.
-func (wk *worker) conn() (c *wire.Conn, reused bool, err error) {
+// conn returns an idle request socket to wk, or a new one.
+func (wk *worker) conn() (*wire.Conn, error) {
 	wk.connMu.Lock()
 	if n := len(wk.idle); n > 0 {
 		c := wk.idle[n-1]
 		wk.idle = wk.idle[:n-1]
 		wk.connMu.Unlock()
-		return c, true, nil
+		return c, nil
 	}
 	wk.connMu.Unlock()
 	mine, theirs, err := wire.Pair()
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	defer mine.Close()
 	defer theirs.Close()
@@ -592,10 +591,9 @@ func (wk *worker) conn() (c *wire.Conn, reused bool, err error) {
 	err = wk.ctl.FlushFile(theirs)
 	wk.ctlMu.Unlock()
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: passing a socket to worker %d: %w", errControl, wk.pid, err)
+		return nil, fmt.Errorf("%w: passing a socket to worker %d: %w", errControl, wk.pid, err)
 	}
-	c, err = wire.FileConn(mine)
-	return c, false, err
+	return wire.FileConn(mine)
 }
 
 // errControl is wrapped by conn's error when the worker's control socket
