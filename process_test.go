@@ -471,3 +471,33 @@ func TestProcessesCrashWithOrphan(t *testing.T) {
 	}
 	exec.Command("pkill", "-f", "^sleep 30$").Run()
 }
+
+// TestProcessesClientGoneWhileQueued: a request whose client leaves while
+// it waits in a worker for a thread never reaches the app, as in-process.
+// The worker sees its request socket close (the watchdog) and drops it.
+func TestProcessesClientGoneWhileQueued(t *testing.T) {
+	_, url, _ := procServer(t, 1, wsgi.WithThreads(1))
+	slow := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(url + "/sleep?s=1.5")
+		if err == nil {
+			resp.Body.Close()
+		}
+		slow <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the one thread is the slow request's
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url+"/mark", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("GET /mark behind the slow request answered %s before its client gave up", resp.Status)
+	}
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // a queued /mark would run now
+	if _, body := get(t, url+"/marks"); string(body) != "0" {
+		t.Errorf("/mark ran %s times in the app after its client had gone, want 0", body)
+	}
+}

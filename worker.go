@@ -11,8 +11,10 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/gowsgi/wsgi/environ"
 	"github.com/gowsgi/wsgi/internal/wire"
@@ -88,6 +90,7 @@ func runWorker(config string) int {
 		wp.send(wire.LoadError, []byte(err.Error()))
 		return 3
 	}
+	go watch.run()
 	wp.send(wire.Ready, nil)
 	for {
 		t, _, err := ctl.Next()
@@ -96,17 +99,11 @@ func runWorker(config string) int {
 		}
 		switch t {
 		case wire.Socket:
-			f, err := ctl.TakeFile("gowsgi-request")
+			c, err := requestConn(ctl)
 			if err != nil {
 				return 1
 			}
-			c, err := wire.FileConn(f)
-			f.Close()
-			if err != nil {
-				return 1
-			}
-			wc := &workerConn{app: app, c: c, done: make(chan struct{}, 1), replies: make(chan reply, 1)}
-			go wc.serve()
+			go newWorkerConn(app, c).serve()
 		case wire.Stop:
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			err := Shutdown(ctx)
@@ -190,93 +187,153 @@ func (h *wireLogHandler) WithGroup(name string) slog.Handler {
 	return &h2
 }
 
-// A workerConn serves the requests of one request socket, one at a time.
-// Its reader goroutine (serve) reads every frame and starts a goroutine
-// for each request (handle), which writes the response; the reader hands
-// it the replies to what it asked (Read, File) through replies. When the
-// socket closes (the client is gone, or the App gave up on the request),
-// the reader cancels the request's context.
+// A workerConn serves the requests of one request socket, one at a time,
+// on one goroutine (serve): it reads a Req frame, runs the request there,
+// writes the response's frames and its End, and reads the next. What a
+// request asks of the App (Read, File) it writes and reads the reply to
+// itself. Nothing hands a request to another goroutine: a request costs
+// the worker one wake-up, its socket's.
+//
+// The socket closes when the client is gone or the App gave up on the
+// request: a write or a read of the request's then fails, and the
+// watchdog (watchConns) cancels the context of a request that has run a
+// while without touching its socket. The context is the workerConn's, for
+// all its requests (the socket's end is theirs), or one with the
+// request's deadline on it.
 //
 // A workerConn is an http.ResponseWriter for the request it runs: the
 // App's response.Writer decides the response as in-process, and what it
 // writes becomes frames.
 type workerConn struct {
-	app     *App
-	c       *wire.Conn
-	done    chan struct{} // a request ended: the reader may take the next
-	replies chan reply
+	app    *App
+	c      *wire.Conn
+	fd     int // c's, for the watchdog's poll
+	ctx    context.Context
+	cancel context.CancelFunc
+	busy   atomic.Int64 // when the running request began (Unix ns), 0 between requests
+
+	req   wire.Request
+	r     http.Request // the running request's, for its method and logs
+	h     http.Header  // cleared for each request
+	spare []byte       // a read buffer for Detach
 
 	// The request being run.
-	ctx       context.Context
-	env, body []byte // copies of the Req frame's: the reader reads on
-	h         http.Header
-	wrote     bool
-	err       error // the socket's: the response is lost
+	rctx     context.Context
+	detached bool // its Req frame was kept from being overwritten
+
+	wmu   sync.Mutex // writes: the stream's writer goroutine writes beside an app reading wsgi.input
+	wrote bool
+	err   error // the socket's: the response is lost
 }
 
-type reply struct {
-	t wire.Type
-	p []byte // a copy
+func newWorkerConn(app *App, c *wire.Conn) *workerConn {
+	wc := &workerConn{app: app, c: c, fd: -1, h: make(http.Header)}
+	wc.ctx, wc.cancel = context.WithCancel(context.Background())
+	if fd := c.Fd(); fd >= 0 {
+		wc.fd = fd
+	} else if sc, err := c.UnixConn().SyscallConn(); err == nil {
+		sc.Control(func(fd uintptr) { wc.fd = int(fd) })
+	}
+	return wc
+}
+
+// requestConn takes the request socket that came with a Socket frame.
+func requestConn(ctl *wire.Conn) (*wire.Conn, error) {
+	fd, err := ctl.TakeFD()
+	if err != nil {
+		return nil, err
+	}
+	return wire.BlockingConn(fd)
+}
+
+// How a request socket waits for its next request. A worker that serves
+// one request at a time, on one socket, is woken fastest by a read that
+// blocks its thread (wire.BlockingConn); many sockets waiting at once are
+// served best by the runtime's poller, which takes what arrived on all of
+// them in one epoll_pwait and keeps two threads busy instead of many
+// waking. So one socket at most, and only while requests have kept coming
+// on that socket alone for quietFor, waits blocked; the others wait in
+// the poller.
+var (
+	soloConn atomic.Pointer[workerConn] // the socket that may block
+	lastConn atomic.Pointer[workerConn] // the last to begin a request
+	mixedAt  atomic.Int64               // when one began on another socket than the last (Unix ns)
+)
+
+const quietFor = 10 * time.Millisecond
+
+// waitMode sets how wc waits for its next request.
+func (wc *workerConn) waitMode() {
+	solo := soloConn.Load() == wc
+	quiet := time.Now().UnixNano()-mixedAt.Load() > int64(quietFor)
+	switch {
+	case quiet && !solo:
+		solo = soloConn.CompareAndSwap(nil, wc)
+	case !quiet && solo:
+		soloConn.CompareAndSwap(wc, nil)
+		solo = false
+	}
+	if err := wc.c.SetPolled(!solo); err != nil {
+		wc.app.log.Debug("gowsgi worker: request socket", "err", err)
+	}
 }
 
 func (wc *workerConn) serve() {
-	defer wc.c.Close()
-	var cancel context.CancelFunc
-	busy := false
+	watch.add(wc)
+	defer func() {
+		watch.remove(wc)
+		soloConn.CompareAndSwap(wc, nil)
+		wc.cancel()
+		wc.c.Close()
+	}()
 	for {
+		wc.waitMode()
 		t, p, err := wc.c.Next()
 		if err != nil {
-			if cancel != nil {
-				cancel()
-			}
 			return
 		}
-		switch t {
-		case wire.Req:
-			if busy {
-				<-wc.done // it wrote End before the App sent this
-			}
-			req, err := wire.ParseRequest(p)
-			if err != nil {
-				wc.app.log.Error("gowsgi worker: bad request frame", "err", err)
-				return
-			}
-			wc.env = append(wc.env[:0], req.Env...)
-			wc.body = append(wc.body[:0], req.Body...)
-			ctx := context.Background()
-			if req.Deadline != 0 {
-				ctx, cancel = context.WithDeadline(ctx, time.Unix(0, req.Deadline))
-			} else {
-				ctx, cancel = context.WithCancel(ctx)
-			}
-			busy = true
-			go wc.handle(ctx, cancel, req)
-		case wire.Data, wire.EOF, wire.BodyErr, wire.FileDone:
-			select {
-			case wc.replies <- reply{t, append([]byte(nil), p...)}:
-			default:
-				wc.app.log.Error("gowsgi worker: unasked-for frame", "type", t)
-				return
-			}
-		default:
+		if t != wire.Req {
 			wc.app.log.Error("gowsgi worker: unexpected frame", "type", t)
+			return
+		}
+		if err := wc.req.Parse(p); err != nil {
+			wc.app.log.Error("gowsgi worker: bad request frame", "err", err)
+			return
+		}
+		if !wc.handle() {
 			return
 		}
 	}
 }
 
-// handle runs one request and ends it with an End frame.
-func (wc *workerConn) handle(ctx context.Context, cancel context.CancelFunc, req *wire.Request) {
-	defer func() { wc.done <- struct{}{} }()
-	defer cancel()
-	wc.ctx, wc.h, wc.wrote, wc.err = ctx, make(http.Header), false, nil
-	r := &http.Request{Method: req.Method, RequestURI: req.URI}
+// handle runs the request in wc.req, whose Env and Body alias the socket's
+// read buffer, and ends it with an End frame. It reports whether the socket
+// may take another.
+func (wc *workerConn) handle() bool {
+	req := &wc.req
+	ctx, cancel := wc.ctx, context.CancelFunc(nil)
+	if req.Deadline != 0 {
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, req.Deadline))
+		defer cancel()
+	}
+	wc.rctx, wc.detached = ctx, false
+	clear(wc.h)
+	wc.wrote, wc.err = false, nil
+	wc.r = http.Request{Method: req.Method, RequestURI: req.URI}
+	now := time.Now().UnixNano()
+	wc.busy.Store(now)
+	watch.poke()
+	if lastConn.Swap(wc) != wc {
+		mixedAt.Store(now)
+	}
+	defer wc.busy.Store(0)
+
 	a := wc.app
 	s, status := a.acquire(ctx)
 	abort := false
 	if s == nil {
 		if status == 0 {
-			return // the socket is gone
+			return false // the socket is gone, or the deadline passed
 		}
 		wc.h.Set("Retry-After", "1")
 		http.Error(wc, http.StatusText(status), status)
@@ -285,15 +342,17 @@ func (wc *workerConn) handle(ctx context.Context, cancel context.CancelFunc, req
 		var body []byte
 		switch req.Mode {
 		case wire.InlineBody:
-			body = wc.body
+			body = req.Body
 		case wire.StreamBody:
-			stream = &wireBody{wc: wc, ctx: ctx}
+			stream = &wireBody{wc: wc}
 		}
-		abort = a.run(s, ctx, wc, r, wc.env, environ.Flags(req.Flags), body, stream)
+		abort = a.run(s, ctx, wc, &wc.r, req.Env, environ.Flags(req.Flags), body, stream)
 		a.slots <- s
 	}
+	wc.wmu.Lock()
+	defer wc.wmu.Unlock()
 	if wc.err != nil {
-		return
+		return false
 	}
 	end := byte(0)
 	if abort {
@@ -302,13 +361,28 @@ func (wc *workerConn) handle(ctx context.Context, cancel context.CancelFunc, req
 	wc.c.Frame(wire.End, []byte{end})
 	if err := wc.c.Flush(); err != nil {
 		wc.err = err
+		return false
 	}
+	return true
 }
 
-// ask sends a frame of type t with payload v and waits for its reply.
-func (wc *workerConn) ask(ctx context.Context, t wire.Type, v uint64, fd *os.File) (reply, error) {
+// fail records err, the socket's, for the request: the response is lost.
+// wc.wmu is held.
+func (wc *workerConn) fail(err error) error {
+	if wc.err == nil {
+		wc.err = err
+		wc.cancel() // the socket is done with, for this request and the next
+	}
+	return wc.err
+}
+
+// ask sends a frame of type t with payload v (and the descriptor of fd)
+// and reads the App's reply, which stays valid until the next ask.
+func (wc *workerConn) ask(t wire.Type, v uint64, fd *os.File) (wire.Type, []byte, error) {
+	wc.wmu.Lock()
 	if wc.err != nil {
-		return reply{}, wc.err
+		wc.wmu.Unlock()
+		return 0, nil, wc.err
 	}
 	wc.c.AppendUint(t, v)
 	var err error
@@ -318,16 +392,32 @@ func (wc *workerConn) ask(ctx context.Context, t wire.Type, v uint64, fd *os.Fil
 		err = wc.c.Flush()
 	}
 	if err != nil {
-		wc.err = err
-		return reply{}, err
+		err = wc.fail(err)
+		wc.wmu.Unlock()
+		return 0, nil, err
 	}
-	select {
-	case r := <-wc.replies:
-		return r, nil
-	case <-ctx.Done():
-		wc.err = fmt.Errorf("gowsgi worker: request ended: %w", ctx.Err())
-		return reply{}, wc.err
+	wc.wmu.Unlock()
+	if !wc.detached {
+		// The reply must not overwrite the Req frame: the request's
+		// environ and body lie there.
+		wc.spare = wc.c.Detach(wc.spare)
+		wc.detached = true
 	}
+	if d, ok := wc.rctx.Deadline(); ok {
+		wc.c.SetReadDeadline(d)
+		defer wc.c.SetReadDeadline(time.Time{})
+	}
+	rt, p, err := wc.c.Next()
+	if err == nil && rt != wire.Data && rt != wire.EOF && rt != wire.BodyErr && rt != wire.FileDone {
+		err = fmt.Errorf("%w: %v in reply to %v", wire.ErrFrame, rt, t)
+	}
+	if err != nil {
+		wc.wmu.Lock()
+		err = wc.fail(fmt.Errorf("gowsgi worker: request ended: %w", err))
+		wc.wmu.Unlock()
+		return 0, nil, err
+	}
+	return rt, p, nil
 }
 
 // Header, WriteHeader, Write, FlushError and ReadFrom make a workerConn
@@ -336,6 +426,12 @@ func (wc *workerConn) ask(ctx context.Context, t wire.Type, v uint64, fd *os.Fil
 func (wc *workerConn) Header() http.Header { return wc.h }
 
 func (wc *workerConn) WriteHeader(code int) {
+	wc.wmu.Lock()
+	wc.writeHeader(code)
+	wc.wmu.Unlock()
+}
+
+func (wc *workerConn) writeHeader(code int) {
 	if wc.wrote {
 		return
 	}
@@ -348,7 +444,9 @@ func (wc *workerConn) WriteHeader(code int) {
 const sendAt = 64 << 10
 
 func (wc *workerConn) Write(p []byte) (int, error) {
-	wc.WriteHeader(http.StatusOK)
+	wc.wmu.Lock()
+	defer wc.wmu.Unlock()
+	wc.writeHeader(http.StatusOK)
 	if wc.err != nil {
 		return 0, wc.err
 	}
@@ -359,8 +457,7 @@ func (wc *workerConn) Write(p []byte) (int, error) {
 		p = p[k:]
 		if wc.c.Buffered() >= sendAt {
 			if err := wc.c.Flush(); err != nil {
-				wc.err = err
-				return 0, err
+				return 0, wc.fail(err)
 			}
 		}
 	}
@@ -368,15 +465,17 @@ func (wc *workerConn) Write(p []byte) (int, error) {
 }
 
 func (wc *workerConn) FlushError() error {
-	wc.WriteHeader(http.StatusOK)
+	wc.wmu.Lock()
+	defer wc.wmu.Unlock()
+	wc.writeHeader(http.StatusOK)
 	if wc.err != nil {
 		return wc.err
 	}
 	wc.c.Frame(wire.Flush)
 	if err := wc.c.Flush(); err != nil {
-		wc.err = err
+		return wc.fail(err)
 	}
-	return wc.err
+	return nil
 }
 
 // ReadFrom sends a file (a wsgi.file_wrapper's: response.Writer.SendFile
@@ -393,14 +492,16 @@ func (wc *workerConn) ReadFrom(src io.Reader) (int64, error) {
 		return io.Copy(struct{ io.Writer }{wc}, src)
 	}
 	wc.WriteHeader(http.StatusOK)
-	r, err := wc.ask(wc.ctx, wire.File, uint64(lr.N), f)
+	t, p, err := wc.ask(wire.File, uint64(lr.N), f)
 	if err != nil {
 		return 0, err
 	}
-	n, kind, msg, err := wire.ParseError(r.p)
-	if err != nil || r.t != wire.FileDone {
-		wc.err = fmt.Errorf("gowsgi worker: bad reply to File: %v %v", r.t, err)
-		return 0, wc.err
+	n, kind, msg, err := wire.ParseError(p)
+	if err != nil || t != wire.FileDone {
+		wc.wmu.Lock()
+		err = wc.fail(fmt.Errorf("gowsgi worker: bad reply to File: %v %v", t, err))
+		wc.wmu.Unlock()
+		return 0, err
 	}
 	lr.N -= n
 	switch kind {
@@ -409,15 +510,16 @@ func (wc *workerConn) ReadFrom(src io.Reader) (int64, error) {
 	case wire.ErrFileRead:
 		return n, &os.PathError{Op: "read", Path: f.Name(), Err: errors.New(msg)}
 	}
-	wc.err = errors.New(msg)
-	return n, wc.err
+	wc.wmu.Lock()
+	err = wc.fail(errors.New(msg))
+	wc.wmu.Unlock()
+	return n, err
 }
 
 // wireBody is the request body of a StreamBody request: each Read asks
 // the App for the next bytes.
 type wireBody struct {
 	wc  *workerConn
-	ctx context.Context
 	eof bool
 }
 
@@ -428,22 +530,165 @@ func (b *wireBody) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	r, err := b.wc.ask(b.ctx, wire.Read, uint64(min(len(p), wire.MaxPayload)), nil)
+	t, r, err := b.wc.ask(wire.Read, uint64(min(len(p), wire.MaxPayload)), nil)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", io.ErrUnexpectedEOF, err)
 	}
-	switch r.t {
+	switch t {
 	case wire.Data:
-		return copy(p, r.p), nil
+		return copy(p, r), nil
 	case wire.EOF:
 		b.eof = true
 		return 0, io.EOF
 	case wire.BodyErr:
-		_, kind, msg, _ := wire.ParseError(r.p)
+		_, kind, msg, _ := wire.ParseError(r)
 		if kind == wire.ErrMalformed {
 			return 0, errors.New(msg) // interp answers 400 for these
 		}
 		return 0, fmt.Errorf("%w: %s", io.ErrUnexpectedEOF, msg)
 	}
-	return 0, fmt.Errorf("%w: bad reply to Read: %v", io.ErrUnexpectedEOF, r.t)
+	return 0, fmt.Errorf("%w: bad reply to Read: %v", io.ErrUnexpectedEOF, t)
+}
+
+// watch is a worker's watchdog: it cancels the context of a request whose
+// socket the App closed (its client is gone, or the App gave up on it)
+// while the request runs without writing or reading it, such as one
+// waiting for a thread. A request that has run for watchEvery is looked
+// at, every watchEvery, with one poll(2) of all such sockets; a request
+// shorter than that costs the watchdog nothing but a clock read. The
+// watchdog sleeps once it has seen no request for watchIdle.
+var watch = watchdog{wake: make(chan struct{}, 1)}
+
+const (
+	watchEvery = 20 * time.Millisecond
+	watchIdle  = time.Second
+)
+
+type watchdog struct {
+	mu     sync.Mutex // conns, and their sockets while they are polled
+	conns  []*workerConn
+	parked atomic.Bool
+	wake   chan struct{}
+	fds    []pollFd
+	hit    []*workerConn
+}
+
+// pollFd is struct pollfd.
+type pollFd struct {
+	fd      int32
+	events  int16
+	revents int16
+}
+
+const (
+	pollErr   = 0x8
+	pollHup   = 0x10
+	pollRdHup = 0x2000
+)
+
+// add and remove register a workerConn for its life; its socket is
+// closed only once it is removed.
+func (wd *watchdog) add(wc *workerConn) {
+	wd.mu.Lock()
+	wd.conns = append(wd.conns, wc)
+	wd.mu.Unlock()
+}
+
+func (wd *watchdog) remove(wc *workerConn) {
+	wd.mu.Lock()
+	for i, c := range wd.conns {
+		if c == wc {
+			last := len(wd.conns) - 1
+			wd.conns[i], wd.conns[last] = wd.conns[last], nil
+			wd.conns = wd.conns[:last]
+			break
+		}
+	}
+	wd.mu.Unlock()
+}
+
+// poke wakes the watchdog if it sleeps: a request began.
+func (wd *watchdog) poke() {
+	if wd.parked.Load() {
+		select {
+		case wd.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (wd *watchdog) run() {
+	t := time.NewTicker(watchEvery)
+	idle := time.Duration(0)
+	for range t.C {
+		if wd.check() {
+			idle = 0
+			continue
+		}
+		if idle += watchEvery; idle < watchIdle {
+			continue
+		}
+		t.Stop()
+		select {
+		case <-wd.wake: // a stale poke
+		default:
+		}
+		wd.parked.Store(true)
+		if !wd.busy() {
+			<-wd.wake
+		}
+		wd.parked.Store(false)
+		idle = 0
+		t.Reset(watchEvery)
+	}
+}
+
+// busy reports whether a request is running.
+func (wd *watchdog) busy() bool {
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	for _, wc := range wd.conns {
+		if wc.busy.Load() != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// check polls the sockets of the requests that have run for watchEvery
+// and cancels those whose socket the App closed. It reports whether any
+// request runs.
+func (wd *watchdog) check() bool {
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	before := time.Now().Add(-watchEvery).UnixNano()
+	running := false
+	wd.fds, wd.hit = wd.fds[:0], wd.hit[:0]
+	for _, wc := range wd.conns {
+		since := wc.busy.Load()
+		if since == 0 {
+			continue
+		}
+		running = true
+		if since <= before && wc.fd >= 0 && wc.ctx.Err() == nil {
+			wd.fds = append(wd.fds, pollFd{fd: int32(wc.fd), events: pollRdHup})
+			wd.hit = append(wd.hit, wc)
+		}
+	}
+	if len(wd.fds) == 0 {
+		return running
+	}
+	var ts syscall.Timespec // 0: do not wait
+	_, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&wd.fds[0])), uintptr(len(wd.fds)),
+		uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	if errno != 0 {
+		return running
+	}
+	for i, f := range wd.fds {
+		if f.revents&(pollRdHup|pollHup|pollErr) != 0 {
+			wd.hit[i].cancel()
+		}
+		wd.hit[i] = nil
+	}
+	return running
 }

@@ -5,6 +5,8 @@
     /crash          a segmentation fault in C (ctypes.string_at(0))
     /sleep?s=X      sleeps X seconds, then answers the pid
     /grow?mb=N      keeps N MiB more alive in this process
+    /mark           counts a request that reached the app
+    /marks          how many /mark requests reached the app in this process
     /orphan         starts `sleep 30` in the background (a child that
                     inherits what this process does not mark close-on-exec)
 """
@@ -22,9 +24,11 @@ if os.environ.get("PROCAPP_VERSION_FILE"):
         raise RuntimeError("procapp: this version does not import")
 
 _kept = []
+_marks = 0
 
 
 def app(environ, start_response):
+    global _marks
     path = environ["PATH_INFO"]
     q = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
     if path == "/crash":
@@ -35,6 +39,13 @@ def app(environ, start_response):
         os.system("sleep 30 &")
     if path == "/grow":
         _kept.append(bytearray(int(q.get("mb", "1")) << 20))
-    body = (VERSION if path == "/version" else str(os.getpid())).encode()
+    if path == "/mark":
+        _marks += 1
+    if path == "/version":
+        body = VERSION.encode()
+    elif path == "/marks":
+        body = str(_marks).encode()
+    else:
+        body = str(os.getpid()).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
+	"time"
 )
 
 // Type is a frame's type.
@@ -64,7 +66,13 @@ var ErrFrame = errors.New("wire: malformed frame")
 // used by one goroutine at a time for reading and one for writing; Close
 // may be called from any.
 type Conn struct {
-	uc *net.UnixConn
+	uc *net.UnixConn // through the runtime's poller; nil while a BlockingConn blocks
+
+	// A BlockingConn's socket, -1 for another Conn. fdMu orders Abort
+	// and Close, so an Abort never shuts down a descriptor reused since.
+	fdMu   sync.Mutex
+	fd     int
+	closed bool
 
 	rbuf []byte
 	r, w int   // unread bytes: rbuf[r:w]
@@ -76,7 +84,50 @@ type Conn struct {
 
 // NewConn returns a Conn on uc.
 func NewConn(uc *net.UnixConn) *Conn {
-	return &Conn{uc: uc, rbuf: make([]byte, readBuf), oob: make([]byte, syscall.CmsgSpace(maxFDs*4))}
+	return &Conn{uc: uc, fd: -1, rbuf: make([]byte, readBuf), oob: make([]byte, syscall.CmsgSpace(maxFDs*4))}
+}
+
+// BlockingConn returns a Conn on the socket fd, which it owns, whose
+// reads and writes block their thread until SetPolled(true): each read is
+// then one recvmsg(2), woken by the kernel itself. Through the runtime's
+// poller a read that waits costs a recvmsg that fails (EAGAIN), an
+// epoll_pwait and the wake-up of the thread in it, and every read by the
+// peer wakes that thread once more (EPOLLOUT, edge-triggered, for
+// nothing); a blocked read costs a thread instead, for as long as it
+// waits: right for a socket that is alone to wait, wrong for many.
+func BlockingConn(fd int) (*Conn, error) {
+	if err := syscall.SetNonblock(fd, false); err != nil {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("wire: %w", err)
+	}
+	return &Conn{fd: fd, rbuf: make([]byte, readBuf), oob: make([]byte, syscall.CmsgSpace(maxFDs*4))}, nil
+}
+
+// SetPolled switches a BlockingConn between blocking reads and writes
+// (false) and the runtime's poller (true); a Conn already so is left as it
+// is. No other goroutine may use the Conn meanwhile (but Abort).
+func (c *Conn) SetPolled(on bool) error {
+	if c.fd < 0 || on == (c.uc != nil) {
+		return nil
+	}
+	if !on {
+		// Closing the poller's copy takes the socket out of its epoll set.
+		c.uc.Close()
+		c.uc = nil
+		return syscall.SetNonblock(c.fd, false)
+	}
+	dup, err := syscall.Dup(c.fd)
+	if err != nil {
+		return fmt.Errorf("wire: %w", err)
+	}
+	f := os.NewFile(uintptr(dup), "wire")
+	nc, err := net.FileConn(f) // a copy of its own, non-blocking
+	f.Close()
+	if err != nil {
+		return err
+	}
+	c.uc = nc.(*net.UnixConn)
+	return nil
 }
 
 // FileConn returns a Conn on a copy of the socket f; f may be closed.
@@ -104,7 +155,17 @@ func Pair() (a, b *os.File, err error) {
 
 // Abort closes the socket, which ends a Next or Flush blocked on it.
 // Unlike the Conn's other methods it may be called from any goroutine.
-func (c *Conn) Abort() { c.uc.Close() }
+func (c *Conn) Abort() {
+	if c.fd < 0 {
+		c.uc.Close()
+		return
+	}
+	c.fdMu.Lock()
+	if !c.closed {
+		syscall.Shutdown(c.fd, syscall.SHUT_RDWR) // wakes a blocked read; close would not
+	}
+	c.fdMu.Unlock()
+}
 
 // Close closes the socket and every descriptor received and not taken.
 func (c *Conn) Close() error {
@@ -112,7 +173,85 @@ func (c *Conn) Close() error {
 		syscall.Close(fd)
 	}
 	c.fds = nil
-	return c.uc.Close()
+	if c.uc != nil {
+		c.uc.Close()
+	}
+	if c.fd < 0 {
+		return nil
+	}
+	c.fdMu.Lock()
+	defer c.fdMu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return syscall.Close(c.fd)
+}
+
+// Fd returns a BlockingConn's descriptor, or -1.
+func (c *Conn) Fd() int { return c.fd }
+
+// SetReadDeadline sets the deadline of reads (the zero time: none).
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c.uc != nil {
+		return c.uc.SetReadDeadline(t)
+	}
+	var tv syscall.Timeval
+	if !t.IsZero() {
+		tv = syscall.NsecToTimeval(max(int64(time.Until(t)), int64(time.Microsecond)))
+	}
+	return syscall.SetsockoptTimeval(c.fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
+}
+
+// readMsg reads into p, and descriptors into c.oob.
+func (c *Conn) readMsg(p []byte) (n, oobn int, err error) {
+	if c.uc != nil {
+		n, oobn, _, _, err = c.uc.ReadMsgUnix(p, c.oob)
+		return n, oobn, err
+	}
+	for {
+		n, oobn, _, _, err = syscall.Recvmsg(c.fd, p, c.oob, syscall.MSG_CMSG_CLOEXEC)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err == syscall.EAGAIN {
+		err = os.ErrDeadlineExceeded // SO_RCVTIMEO
+	}
+	if err != nil {
+		return 0, 0, &net.OpError{Op: "read", Net: "unix", Err: err}
+	}
+	if n == 0 && len(p) > 0 {
+		err = io.EOF
+	}
+	return n, oobn, err
+}
+
+// write writes b whole, with the descriptors of oob (if any) on its first
+// byte.
+func (c *Conn) write(b, oob []byte) error {
+	if c.uc != nil {
+		if oob == nil {
+			_, err := c.uc.Write(b)
+			return err
+		}
+		n, _, err := c.uc.WriteMsgUnix(b, oob, nil)
+		if err == nil && n < len(b) {
+			_, err = c.uc.Write(b[n:]) // the descriptors went with the first byte
+		}
+		return err
+	}
+	for len(b) > 0 {
+		n, err := syscall.SendmsgN(c.fd, b, oob, nil, syscall.MSG_NOSIGNAL)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return &net.OpError{Op: "write", Net: "unix", Err: err}
+		}
+		b, oob = b[n:], nil
+	}
+	return nil
 }
 
 // Next reads the next frame. Its payload is valid until the next call.
@@ -138,6 +277,21 @@ func (c *Conn) Next() (Type, []byte, error) {
 	return t, p, nil
 }
 
+// Detach keeps the payloads read so far valid past the next call to
+// Next: the Conn reads on into spare (or a new buffer, if spare is too
+// small), and the buffer they lie in is returned to the caller, who may
+// give it back as a later Detach's spare once done with them.
+func (c *Conn) Detach(spare []byte) (old []byte) {
+	if len(spare) < readBuf || len(spare) < c.w-c.r {
+		spare = make([]byte, max(readBuf, c.w-c.r))
+	}
+	old = c.rbuf
+	c.w = copy(spare, c.rbuf[c.r:c.w])
+	c.r = 0
+	c.rbuf = spare
+	return old
+}
+
 // fill reads until n unread bytes are buffered.
 func (c *Conn) fill(n int) error {
 	if c.w-c.r >= n {
@@ -153,7 +307,7 @@ func (c *Conn) fill(n int) error {
 		c.rbuf = b
 	}
 	for c.w < n {
-		m, oobn, _, _, err := c.uc.ReadMsgUnix(c.rbuf[c.w:], c.oob)
+		m, oobn, err := c.readMsg(c.rbuf[c.w:])
 		if oobn > 0 {
 			c.keepFDs(c.oob[:oobn])
 		}
@@ -232,7 +386,7 @@ func (c *Conn) Flush() error {
 	if len(c.wbuf) == 0 {
 		return nil
 	}
-	_, err := c.uc.Write(c.wbuf)
+	err := c.write(c.wbuf, nil)
 	c.wbuf = c.wbuf[:0]
 	return err
 }
@@ -249,13 +403,7 @@ func (c *Conn) FlushFile(f *os.File) error {
 		return err
 	}
 	var werr error
-	err = sc.Control(func(fd uintptr) {
-		var n int
-		n, _, werr = c.uc.WriteMsgUnix(c.wbuf, syscall.UnixRights(int(fd)), nil)
-		if werr == nil && n < len(c.wbuf) {
-			_, werr = c.uc.Write(c.wbuf[n:]) // the descriptor went with the first byte
-		}
-	})
+	err = sc.Control(func(fd uintptr) { werr = c.write(c.wbuf, syscall.UnixRights(int(fd))) })
 	c.wbuf = c.wbuf[:0]
 	if err != nil {
 		return err
@@ -264,7 +412,23 @@ func (c *Conn) FlushFile(f *os.File) error {
 }
 
 // CloseWrite shuts down the writing side of the socket.
-func (c *Conn) CloseWrite() error { return c.uc.CloseWrite() }
+func (c *Conn) CloseWrite() error {
+	if c.fd < 0 {
+		return c.uc.CloseWrite()
+	}
+	return syscall.Shutdown(c.fd, syscall.SHUT_WR)
+}
 
-// UnixConn returns the socket.
+// UnixConn returns the socket through the poller: nil for a BlockingConn
+// that blocks.
 func (c *Conn) UnixConn() *net.UnixConn { return c.uc }
+
+// TakeFD is TakeFile for a caller that wants the descriptor itself.
+func (c *Conn) TakeFD() (int, error) {
+	if len(c.fds) == 0 {
+		return -1, fmt.Errorf("%w: no descriptor came with the frame", ErrFrame)
+	}
+	fd := c.fds[0]
+	c.fds = c.fds[1:]
+	return fd, nil
+}

@@ -50,30 +50,59 @@ func (c *Conn) AppendRequest(r *Request) {
 
 // ParseRequest decodes a Req payload. Env and Body alias p.
 func ParseRequest(p []byte) (*Request, error) {
+	r := new(Request)
+	if err := r.Parse(p); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Parse decodes a Req payload into r, as ParseRequest, allocating only the
+// URI (and a method other than the common ones). Env and Body alias p.
+func (r *Request) Parse(p []byte) error {
 	if len(p) < 15 {
-		return nil, fmt.Errorf("%w: Req of %d bytes", ErrFrame, len(p))
+		return fmt.Errorf("%w: Req of %d bytes", ErrFrame, len(p))
 	}
-	r := &Request{
-		Flags:    binary.LittleEndian.Uint32(p),
-		Deadline: int64(binary.LittleEndian.Uint64(p[4:])),
-		Mode:     p[12],
-	}
+	r.Flags = binary.LittleEndian.Uint32(p)
+	r.Deadline = int64(binary.LittleEndian.Uint64(p[4:]))
+	r.Mode = p[12]
 	n := int(binary.LittleEndian.Uint16(p[13:]))
 	p = p[15:]
 	if n > len(p) {
-		return nil, fmt.Errorf("%w: Req method", ErrFrame)
+		return fmt.Errorf("%w: Req method", ErrFrame)
 	}
-	r.Method, p = string(p[:n]), p[n:]
+	r.Method, p = method(p[:n]), p[n:]
 	var uri, env []byte
 	var ok bool
 	if uri, p, ok = cut(p); !ok {
-		return nil, fmt.Errorf("%w: Req URI", ErrFrame)
+		return fmt.Errorf("%w: Req URI", ErrFrame)
 	}
 	if env, p, ok = cut(p); !ok {
-		return nil, fmt.Errorf("%w: Req environ", ErrFrame)
+		return fmt.Errorf("%w: Req environ", ErrFrame)
 	}
 	r.URI, r.Env, r.Body = string(uri), env, p
-	return r, nil
+	return nil
+}
+
+// method returns b as a string, without allocating for the common methods.
+func method(b []byte) string {
+	switch string(b) {
+	case "GET":
+		return "GET"
+	case "HEAD":
+		return "HEAD"
+	case "POST":
+		return "POST"
+	case "PUT":
+		return "PUT"
+	case "DELETE":
+		return "DELETE"
+	case "PATCH":
+		return "PATCH"
+	case "OPTIONS":
+		return "OPTIONS"
+	}
+	return string(b)
 }
 
 // noValues marks a header present without values (Content-Type: nil
@@ -101,7 +130,8 @@ func (c *Conn) AppendHead(code int, h http.Header) {
 	c.wbuf = b
 }
 
-// ParseHead decodes a Head payload, adding its headers to h.
+// ParseHead decodes a Head payload, adding its headers to h. Its strings
+// share one allocation, its values another.
 func ParseHead(p []byte, h http.Header) (code int, err error) {
 	bad := fmt.Errorf("%w: Head", ErrFrame)
 	if len(p) < 6 {
@@ -110,31 +140,56 @@ func ParseHead(p []byte, h http.Header) (code int, err error) {
 	code = int(binary.LittleEndian.Uint16(p))
 	n := binary.LittleEndian.Uint32(p[2:])
 	p = p[6:]
+	// First the frame is checked and its values counted, then its strings
+	// are cut from one copy of it.
+	total := 0
+	q := p
 	for i := uint32(0); i < n; i++ {
-		k, rest, ok := cut(p)
+		_, rest, ok := cut(q)
 		if !ok || len(rest) < 4 {
 			return 0, bad
 		}
 		nv := binary.LittleEndian.Uint32(rest)
-		p = rest[4:]
+		q = rest[4:]
 		if nv == noValues {
-			h[string(k)] = nil
 			continue
 		}
-		if uint64(nv) > uint64(len(p)/4) {
+		if uint64(nv) > uint64(len(q)/4) {
 			return 0, bad
 		}
-		vs := make([]string, nv)
-		for j := range vs {
-			var v []byte
-			if v, p, ok = cut(p); !ok {
+		for j := uint32(0); j < nv; j++ {
+			if _, q, ok = cut(q); !ok {
 				return 0, bad
 			}
-			vs[j] = string(v)
 		}
-		h[string(k)] = vs
+		total += int(nv)
+	}
+	s := string(p[:len(p)-len(q)])
+	vals := make([]string, total)
+	for i := uint32(0); i < n; i++ {
+		var k string
+		k, s = cutString(s)
+		nv := uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+		s = s[4:]
+		if nv == noValues {
+			h[k] = nil
+			continue
+		}
+		vs := vals[:nv:nv]
+		vals = vals[nv:]
+		for j := range vs {
+			vs[j], s = cutString(s)
+		}
+		h[k] = vs
 	}
 	return code, nil
+}
+
+// cutString splits a length-prefixed field off s, which ParseHead has
+// checked.
+func cutString(s string) (field, rest string) {
+	n := uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+	return s[4 : 4+n], s[4+n:]
 }
 
 // Body error kinds of a BodyErr frame, and of a FileDone.

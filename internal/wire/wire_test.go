@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -33,6 +35,9 @@ func pair(t *testing.T) (*Conn, *Conn) {
 }
 
 func TestRequestRoundTrip(t *testing.T) {
+	// One Request parsed into again and again, as a worker does: nothing
+	// of an earlier request may stay behind.
+	var kept Request
 	for _, r := range []Request{
 		{Flags: 1, Deadline: 1234567890123, Mode: InlineBody, Method: "POST", URI: "/x?y=1", Env: []byte("packed"), Body: []byte("the body")},
 		{Method: "GET", URI: "/", Env: []byte{}, Body: []byte{}},
@@ -54,6 +59,25 @@ func TestRequestRoundTrip(t *testing.T) {
 		if diff := cmp.Diff(&r, got); diff != "" {
 			t.Errorf("request round trip (-sent +got):\n%s", diff)
 		}
+		if err := kept.Parse(p); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(r, kept); diff != "" {
+			t.Errorf("Parse into a kept Request (-sent +got):\n%s", diff)
+		}
+	}
+}
+
+func TestParseRequestMalformed(t *testing.T) {
+	a, b := pair(t)
+	a.AppendRequest(&Request{Method: "GET", URI: "/x", Env: []byte("env")})
+	a.Flush()
+	_, p, _ := b.Next()
+	for n := 0; n < len(p)-len("env"); n++ {
+		var r Request
+		if err := r.Parse(p[:n]); !errors.Is(err, ErrFrame) {
+			t.Errorf("%d of %d bytes: %v, want ErrFrame", n, len(p), err)
+		}
 	}
 }
 
@@ -70,16 +94,33 @@ func TestHeadRoundTrip(t *testing.T) {
 	if err != nil || typ != Head {
 		t.Fatalf("Next: %v %v", typ, err)
 	}
-	got := http.Header{}
+	got := http.Header{"X-Before": {"kept"}}
 	code, err := ParseHead(p, got)
 	if err != nil || code != 201 {
 		t.Fatalf("ParseHead: %d %v", code, err)
 	}
-	if diff := cmp.Diff(h, got); diff != "" {
-		t.Errorf("header round trip (-sent +got):\n%s", diff)
+	want := http.Header{"X-Before": {"kept"}}
+	for k, v := range h {
+		want[k] = v
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("header round trip (-want +got):\n%s", diff)
 	}
 	if ct, ok := got["Content-Type"]; !ok || ct != nil {
 		t.Errorf("Content-Type = %#v, %v; want present and nil (no sniffing)", ct, ok)
+	}
+	// Appending to one header's values must not overwrite another's.
+	got["Set-Cookie"] = append(got["Set-Cookie"], "c=3")
+	got["X-Empty"] = append(got["X-Empty"], "x")
+	for k, v := range h {
+		if k != "Set-Cookie" && k != "X-Empty" && !cmp.Equal(got[k], v) {
+			t.Errorf("after appends, %s: %q, want %q", k, got[k], v)
+		}
+	}
+	for n := 0; n < len(p); n++ {
+		if _, err := ParseHead(p[:n], http.Header{}); err == nil {
+			t.Errorf("a Head cut at %d of %d bytes parsed", n, len(p))
+		}
 	}
 	for _, want := range []struct {
 		t Type
@@ -183,4 +224,115 @@ func FuzzParse(f *testing.F) {
 		ParseError(p)
 		Uint(p)
 	})
+}
+
+// TestDetach: payloads read before a Detach stay as they were while the
+// Conn reads on, including a frame that was half read.
+func TestDetach(t *testing.T) {
+	a, b := pair(t)
+	a.Frame(Data, []byte("first"))
+	a.Frame(Data, []byte("second"))
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_, p1, err := b.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spare := b.Detach(nil)
+	for i := 0; i < 100; i++ {
+		a.Frame(Data, bytes.Repeat([]byte{byte(i)}, 1000))
+	}
+	flushed := make(chan error)
+	go func() { flushed <- a.Flush() }()
+	_, p2, err := b.Next()
+	if err != nil || string(p2) != "second" {
+		t.Fatalf("after Detach: %q %v", p2, err)
+	}
+	for i := 0; i < 100; i++ {
+		_, p, err := b.Next()
+		if err != nil || !bytes.Equal(p, bytes.Repeat([]byte{byte(i)}, 1000)) {
+			t.Fatalf("frame %d: %d bytes, %v", i, len(p), err)
+		}
+	}
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if string(p1) != "first" {
+		t.Errorf("the payload read before Detach is now %q", p1)
+	}
+	// The old buffer serves as the next spare.
+	b.Detach(spare)
+	a.Frame(EOF)
+	a.Flush()
+	if typ, _, err := b.Next(); err != nil || typ != EOF {
+		t.Errorf("after a second Detach: %v %v", typ, err)
+	}
+	a.Close()
+	if _, _, err := b.Next(); err != io.EOF {
+		t.Errorf("after close: %v, want io.EOF", err)
+	}
+}
+
+// TestBlockingConn: a BlockingConn reads and writes blocked and through
+// the poller alike, switching between requests, and Abort ends a read
+// blocked either way.
+func TestBlockingConn(t *testing.T) {
+	for _, polled := range []bool{false, true} {
+		a, b, err := Pair()
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer, err := FileConn(a)
+		a.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer peer.Close()
+		fd, err := syscall.Dup(int(b.Fd()))
+		b.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := BlockingConn(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, mode := range []bool{polled, !polled, polled} {
+			if err := c.SetPolled(mode); err != nil {
+				t.Fatal(err)
+			}
+			peer.AppendUint(Read, uint64(i))
+			peer.Flush()
+			typ, p, err := c.Next()
+			if v, _ := Uint(p); err != nil || typ != Read || v != uint64(i) {
+				t.Fatalf("polled %v: %v %d %v", mode, typ, v, err)
+			}
+			c.AppendUint(Data, uint64(i))
+			if err := c.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if typ, p, err := peer.Next(); err != nil || typ != Data || len(p) != 8 {
+				t.Fatalf("reply: %v %v", typ, err)
+			}
+		}
+		done := make(chan error)
+		go func() { _, _, err := c.Next(); done <- err }()
+		time.Sleep(20 * time.Millisecond)
+		c.Abort()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("polled %v: a read after Abort succeeded", polled)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("polled %v: Abort did not end a blocked read", polled)
+		}
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if _, _, err := peer.Next(); err == nil {
+			t.Errorf("the peer read a frame after Close")
+		}
+	}
 }
