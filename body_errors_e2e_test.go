@@ -38,7 +38,7 @@ func TestMalformedChunkedBody(t *testing.T) {
 			}
 		})
 	}
-	rec.waitLog(t, "malformed request body; answered 400")
+	rec.waitLog(t, "bad request body; answered", "400", "malformed request body")
 
 	// A well-formed chunked body still reads.
 	raw := rawExchange(t, hostOf(srv), head("/input?how=read_all")+"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")

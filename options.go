@@ -21,6 +21,11 @@ type options struct {
 	fixed        bool
 
 	timeout time.Duration
+	limits  RequestLimits
+	maxBody int64
+
+	proxies       *string // WithTrustedProxies' list
+	schemeHeaders map[string]string
 
 	processes         int // worker processes; 0 runs the app in this process
 	maxRequests       int
@@ -38,8 +43,9 @@ const DefaultThreads = 32
 func defaults() options {
 	return options{
 		threads:      DefaultThreads,
-		queueTimeout: 30 * time.Second,
+		queueTimeout: DefaultQueueTimeout,
 		maxPreread:   64 << 10,
+		limits:       DefaultRequestLimits,
 	}
 }
 
@@ -71,10 +77,20 @@ func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.log = l }
 }
 
+// DefaultQueueTimeout is how long a request waits for a free slot unless
+// WithQueueTimeout says otherwise.
+const DefaultQueueTimeout = 30 * time.Second
+
 // WithQueueTimeout sets how long a request waits for a free slot before it
-// is answered "503 Service Unavailable" with Retry-After. Default 30s.
+// is answered "503 Service Unavailable" with Retry-After. Default
+// DefaultQueueTimeout; d <= 0 means the default.
 func WithQueueTimeout(d time.Duration) Option {
-	return func(o *options) { o.queueTimeout = d }
+	return func(o *options) {
+		if d <= 0 {
+			d = DefaultQueueTimeout
+		}
+		o.queueTimeout = d
+	}
 }
 
 // WithPythonPath puts directories first on sys.path, in order, before the

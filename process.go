@@ -232,6 +232,7 @@ func (rl *relay) read(n int) {
 	if cap(rl.buf) < n {
 		rl.buf = make([]byte, n)
 	}
+	var tooLarge *http.MaxBytesError
 	for {
 		m, err := rl.stream.Read(rl.buf[:n])
 		if m > 0 {
@@ -241,6 +242,9 @@ func (rl *relay) read(n int) {
 		switch {
 		case errors.Is(err, io.EOF):
 			rl.c.Frame(wire.EOF)
+			return
+		case errors.As(err, &tooLarge):
+			rl.c.AppendError(wire.BodyErr, tooLarge.Limit, wire.ErrTooLarge, err.Error())
 			return
 		case err != nil && interp.MalformedBody(err):
 			rl.c.AppendError(wire.BodyErr, 0, wire.ErrMalformed, err.Error())

@@ -541,9 +541,12 @@ func (b *wireBody) Read(p []byte) (int, error) {
 		b.eof = true
 		return 0, io.EOF
 	case wire.BodyErr:
-		_, kind, msg, _ := wire.ParseError(r)
-		if kind == wire.ErrMalformed {
+		n, kind, msg, _ := wire.ParseError(r)
+		switch kind {
+		case wire.ErrMalformed:
 			return 0, errors.New(msg) // interp answers 400 for these
+		case wire.ErrTooLarge:
+			return 0, &http.MaxBytesError{Limit: int64(n)} // and 413 for these
 		}
 		return 0, fmt.Errorf("%w: %s", io.ErrUnexpectedEOF, msg)
 	}

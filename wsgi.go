@@ -62,8 +62,12 @@ func New(spec string, opts ...Option) (*App, error) {
 	if o.log == nil {
 		o.log = slog.Default()
 	}
+	envOpt, err := o.environOptions()
+	if err != nil {
+		return nil, err
+	}
 	if o.processes > 0 {
-		return newProcs(spec, o)
+		return newProcs(spec, o, envOpt)
 	}
 	if err := interp.Start(interp.Config{Venv: o.venv}); err != nil {
 		return nil, err
@@ -82,8 +86,7 @@ func New(spec string, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{spec: spec, opt: o, py: py, log: o.log, slots: make(chan *slot, o.threads)}
-	a.setScriptName()
+	a := &App{spec: spec, opt: o, envOpt: envOpt, py: py, log: o.log, slots: make(chan *slot, o.threads)}
 	for i := 0; i < o.threads; i++ {
 		a.slots <- &slot{call: py.NewCall(), env: make([]byte, 0, 2048)}
 	}
@@ -95,9 +98,8 @@ func New(spec string, opts ...Option) (*App, error) {
 
 // newProcs is New for an app in worker processes: this process does not
 // start Python.
-func newProcs(spec string, o options) (*App, error) {
-	a := &App{spec: spec, opt: o, log: o.log}
-	a.setScriptName()
+func newProcs(spec string, o options, envOpt environ.Options) (*App, error) {
+	a := &App{spec: spec, opt: o, envOpt: envOpt, log: o.log}
 	p, err := startProcs(a)
 	if err != nil {
 		return nil, err
@@ -107,12 +109,6 @@ func newProcs(spec string, o options) (*App, error) {
 	apps[a] = struct{}{}
 	appsMu.Unlock()
 	return a, nil
-}
-
-func (a *App) setScriptName() {
-	if a.opt.scriptName != nil {
-		a.envOpt = environ.Options{ScriptName: strings.TrimSuffix(*a.opt.scriptName, "/"), ScriptNameSet: true}
-	}
 }
 
 // LoadError is the error of an app that failed to import or build, with
@@ -131,8 +127,13 @@ func Handler(spec string, opts ...Option) http.Handler {
 
 var prereadPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
-// ServeHTTP runs the app for one request.
+// ServeHTTP runs the app for one request. A request past the App's
+// RequestLimits or WithMaxRequestBody is answered 414, 431 or 413 before
+// the app runs.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.checkHead(w, r) || a.capBody(w, r) {
+		return
+	}
 	if a.opt.timeout > 0 {
 		ctx, cancel := context.WithTimeout(r.Context(), a.opt.timeout)
 		defer cancel()

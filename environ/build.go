@@ -30,6 +30,11 @@ type Options struct {
 	// ScriptNameSet says ScriptName was given. Without it, Build infers
 	// the mount point from the request (see Build).
 	ScriptNameSet bool
+
+	// Proxies, when not nil, are the peers whose forwarding headers set
+	// wsgi.url_scheme and REMOTE_ADDR (see Proxies). Without it, no
+	// header does.
+	Proxies *Proxies
 }
 
 var emptyURL url.URL
@@ -39,10 +44,11 @@ var emptyURL url.URL
 //
 // The variables are REQUEST_METHOD, SCRIPT_NAME, PATH_INFO, QUERY_STRING
 // (raw, maybe empty), REQUEST_URI and RAW_URI (the request target as
-// sent), SERVER_PROTOCOL, wsgi.url_scheme ("https" only when r.TLS is set,
-// never from a header), SERVER_NAME and SERVER_PORT, REMOTE_ADDR and
-// REMOTE_PORT (absent when r.RemoteAddr is not host:port, as on a Unix
-// socket), CONTENT_TYPE and CONTENT_LENGTH when the request has them, and
+// sent), SERVER_PROTOCOL, wsgi.url_scheme ("https" when r.TLS is set, or
+// when a trusted proxy says so: see [Proxies]), SERVER_NAME and
+// SERVER_PORT, REMOTE_ADDR and REMOTE_PORT (the peer's, or the client's
+// address that a trusted proxy forwarded; absent when r.RemoteAddr is not
+// host:port, as on a Unix socket), CONTENT_TYPE and CONTENT_LENGTH when the request has them, and
 // one HTTP_* variable per request header.
 //
 // The path is the request's escaped path percent-decoded once into bytes;
@@ -88,13 +94,24 @@ func Build(dst []byte, r *http.Request, opt *Options) ([]byte, Flags) {
 	}
 	dst = appendIDVar(dst, KeyServerProtocol, proto)
 	https := r.TLS != nil
+	host, port, hostOK := splitHostPort(r.RemoteAddr)
+	var fwd forwarded
+	if opt != nil && opt.Proxies != nil {
+		fwd = opt.Proxies.from(r, host)
+		if fwd.scheme != "" {
+			https = fwd.scheme == "https"
+		}
+	}
 	if https {
 		dst = appendIDVar(dst, KeyURLScheme, "https")
 	} else {
 		dst = appendIDVar(dst, KeyURLScheme, "http")
 	}
 	dst = appendServer(dst, r, https)
-	if host, port, ok := splitHostPort(r.RemoteAddr); ok {
+	switch {
+	case fwd.addr != "":
+		dst = appendIDVar(dst, KeyRemoteAddr, fwd.addr)
+	case hostOK:
 		dst = appendIDVar(dst, KeyRemoteAddr, host)
 		dst = appendIDVar(dst, KeyRemotePort, port)
 	}

@@ -320,14 +320,25 @@ func field(p []byte) (string, []byte, bool) {
 	return string(p[4 : 4+n]), p[4+n:], true
 }
 
+// BodyStatus is the status for a request whose body failed with err (an
+// ErrBadRequestBody): 413 for a body past its cap, else 400.
+func BodyStatus(err error) int {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
+
 // failure turns a GW_FAIL result into an *AppError, or into the error of
 // a callback that made the app fail: the client gone, or a malformed
-// request body, answered 400 if nothing was sent yet (else the response is
+// request body, answered 400 (413 past its cap) if nothing was sent yet (else the response is
 // cut short like for a client gone).
 func (c *Call) failure() error {
 	if c.cbErr != nil && errors.Is(c.cbErr, ErrBadRequestBody) {
-		if c.w.Error(http.StatusBadRequest) {
-			c.app.log.Info("malformed request body; answered 400", "err", c.cbErr,
+		status := BodyStatus(c.cbErr)
+		if c.w.Error(status) {
+			c.app.log.Info("bad request body; answered", "status", status, "err", c.cbErr,
 				"traceback", takeErrorN(c.res.err, c.res.err_len))
 			return nil
 		}

@@ -24,6 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"runtime/cgo"
 	"unsafe"
@@ -58,7 +59,11 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 		}
 		if err != nil {
 			if MalformedBody(err) {
-				c.cbErr = fmt.Errorf("%w: %v", ErrBadRequestBody, err)
+				c.cbErr = fmt.Errorf("%w: %w", ErrBadRequestBody, err)
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					return -2 // wsgi.input says so: the app may want to tell the user
+				}
 			} else {
 				c.cbErr = fmt.Errorf("%w: reading the request body: %v", response.ErrClientGone, err)
 			}
@@ -68,14 +73,16 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 }
 
 // ErrBadRequestBody wraps the error of a request body that is not what its
-// framing promised: a malformed chunked encoding, say. When the app lets the
-// resulting OSError from wsgi.input escape before anything was sent, the
-// client gets 400 Bad Request rather than a cut connection.
+// framing promised: a malformed chunked encoding, say, or a body past its
+// cap (an *http.MaxBytesError). When the app lets the resulting OSError from
+// wsgi.input escape before anything was sent, the client gets 400 Bad
+// Request (413 Content Too Large for the cap) rather than a cut connection.
 var ErrBadRequestBody = errors.New("interp: malformed request body")
 
 // MalformedBody reports whether err, from reading a request body, is the
-// client's framing at fault rather than the connection: net/http's chunked
-// reader and trailer errors are plain errors; a client gone is a net.Error,
+// client's framing (or the body's size) at fault rather than the
+// connection: net/http's chunked reader and trailer errors and
+// *http.MaxBytesError are plain errors; a client gone is a net.Error,
 // io.ErrUnexpectedEOF or a closed or timed-out connection.
 func MalformedBody(err error) bool {
 	var ne net.Error

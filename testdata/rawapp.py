@@ -451,6 +451,25 @@ def r_tracked(environ, start_response):
     return _Tracked(environ, _q(environ).get("mode", "normal"))
 
 
+def r_count(environ, start_response):
+    """Counts a call under ?id= (read back with /closes), after reading the
+    whole body."""
+    body = environ["wsgi.input"].read()
+    _count(_q(environ)["id"])
+    return _text(start_response, "read %d\n" % len(body))
+
+
+def r_readerr(environ, start_response):
+    """Reads the whole body and answers 200 with its length, or, when
+    wsgi.input raises, 200 with the exception's type and message: what an
+    app that catches it can tell its user."""
+    try:
+        body = environ["wsgi.input"].read()
+    except Exception as e:
+        return _text(start_response, "%s: %s\n" % (type(e).__name__, e))
+    return _text(start_response, "read %d\n" % len(body))
+
+
 def r_closes(environ, start_response):
     key = _q(environ)["id"]
     with _lock:
@@ -796,6 +815,8 @@ ROUTES = {
     "/tracked": r_tracked,
     "/stream_long": r_stream_long,
     "/closes": r_closes,
+    "/count": r_count,
+    "/readerr": r_readerr,
     "/head": r_head,
     "/head_gen": r_head_gen,
     "/cl_larger": r_cl_larger,

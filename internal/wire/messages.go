@@ -198,6 +198,7 @@ const (
 	ErrMalformed = 1 // the client's body breaks its framing
 	ErrGone      = 2 // the client is gone, or its connection failed
 	ErrFileRead  = 3 // reading the file failed (FileDone)
+	ErrTooLarge  = 4 // the body passed its cap (BodyErr's n: the cap)
 )
 
 // AppendUint appends a frame of type t whose payload is v, little-endian.
