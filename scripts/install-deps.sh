@@ -10,6 +10,7 @@ pkgs=(
 	python3.11-dbg libpython3.11-dbg     # the debug interpreter: reference-leak tests
 	python3-flask python3-django python3-pyramid python3-falcon python3-bottle
 	chromium fonts-dejavu-core           # the Django admin browser test (and legible screenshots)
+	nginx-light                          # the front web server of the behind-nginx tests
 	curl ca-certificates
 )
 if [[ "${1:-}" == "--bench" ]]; then
@@ -25,7 +26,18 @@ if ((${#missing[@]})); then
 	sudo=""
 	if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Installing nginx must not start it (on port 80): the tests start
+	# their own. A policy-rc.d that says no keeps services down.
+	policy=/usr/sbin/policy-rc.d made_policy=
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+		$sudo chmod +x "$policy"
+		made_policy=1
+	fi
+	status=0
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+	if [[ -n $made_policy ]]; then $sudo rm -f "$policy"; fi
+	((status == 0)) || exit "$status"
 fi
 
 if ! command -v go >/dev/null; then

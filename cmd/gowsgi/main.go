@@ -29,6 +29,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gowsgi/wsgi"
+	"github.com/gowsgi/wsgi/environ"
 )
 
 type config struct {
@@ -39,8 +40,16 @@ type config struct {
 	pythonPath []string
 	venv       string
 	logLevel   string
-	graceful   time.Duration
-	keepAlive  time.Duration
+	graceful   seconds
+	keepAlive  seconds
+	timeout    seconds
+	queueWait  seconds
+	limits     wsgi.RequestLimits
+	maxBody    int64
+	umask      octal
+	pidFile    string
+	proxies    string
+	schemes    map[string]string
 	workers    int
 	maxReqs    int
 	maxJitter  int
@@ -81,8 +90,32 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringSliceVar(&cfg.pythonPath, "pythonpath", nil, "directories to put first on sys.path (comma-separated, repeatable)")
 	fs.StringVar(&cfg.venv, "venv", "", "virtual environment to run in (default $VIRTUAL_ENV)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warning, error or critical")
-	fs.DurationVar(&cfg.graceful, "graceful-timeout", 30*time.Second, "how long requests in flight may take to finish on stop")
-	fs.DurationVar(&cfg.keepAlive, "keep-alive", 75*time.Second, "how long an idle keep-alive connection stays open")
+	cfg.graceful, cfg.keepAlive, cfg.timeout, cfg.queueWait = seconds(30*time.Second), seconds(75*time.Second), seconds(30*time.Second), seconds(wsgi.DefaultQueueTimeout)
+	fs.Var(&cfg.graceful, "graceful-timeout", "how long requests in flight may take to finish on stop (seconds, or a duration like 1m30s)")
+	fs.Var(&cfg.keepAlive, "keep-alive", "how long an idle keep-alive connection stays open")
+	fs.VarP(&cfg.timeout, "timeout", "t", "how long a request may run before it is interrupted and answered 504 (0: no limit)")
+	fs.Var(&cfg.queueWait, "queue-timeout", "how long a request may wait for a Python thread before it is answered 503")
+	cfg.limits = wsgi.DefaultRequestLimits
+	fs.IntVar(&cfg.limits.Line, "limit-request-line", cfg.limits.Line, "most bytes in a request line, else 414 (0: no limit)")
+	fs.IntVar(&cfg.limits.Fields, "limit-request-fields", cfg.limits.Fields, "most header fields in a request, else 431 (0: no limit)")
+	fs.IntVar(&cfg.limits.FieldSize, "limit-request-field_size", cfg.limits.FieldSize, "most bytes in one header field, else 431 (0: no limit)")
+	fs.Int64Var(&cfg.maxBody, "limit-request-body", 0, "most bytes in a request body, else 413 (0: no limit)")
+	fs.Var(&cfg.umask, "umask", "mask for the mode of unix: sockets (0: anyone on the machine may connect, as gunicorn)")
+	trusted := wsgi.DefaultTrustedProxies
+	if v := os.Getenv("FORWARDED_ALLOW_IPS"); v != "" {
+		trusted = v
+	}
+	fs.StringVar(&cfg.proxies, "forwarded-allow-ips", trusted,
+		"front-end addresses or CIDRs (comma-separated, or *) whose X-Forwarded-For, X-Forwarded-Proto and Forwarded headers set REMOTE_ADDR and wsgi.url_scheme (default $FORWARDED_ALLOW_IPS)")
+	fs.StringToStringVar(&cfg.schemes, "secure-scheme-headers", environ.DefaultSchemeHeaders,
+		"headers that, from a trusted front end, mean https: NAME=VALUE,...")
+	fs.StringVarP(&cfg.pidFile, "pid", "p", "", "write this process's id to this file while it serves")
+	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "limit-request-field-size" { // the spelling of the others
+			name = "limit-request-field_size"
+		}
+		return pflag.NormalizedName(name)
+	})
 	fs.StringVar(&cfg.certFile, "certfile", "", "TLS certificate file (serves HTTPS and HTTP/2)")
 	fs.StringVar(&cfg.keyFile, "keyfile", "", "TLS key file")
 	fs.Usage = func() {
@@ -127,16 +160,25 @@ func run(cfg *config) error {
 			return fmt.Errorf("--chdir: %w", err)
 		}
 	}
-	listeners, err := listenAll(cfg.binds)
+	listeners, err := listenAll(cfg.binds, uint32(cfg.umask))
 	if err != nil {
 		return err
 	}
-	defer removeSockets(cfg.binds)
+	defer removeSockets(listeners)
+	if cfg.pidFile != "" {
+		if err := writePid(cfg.pidFile); err != nil {
+			return err
+		}
+		defer os.Remove(cfg.pidFile)
+	}
 	threads := wsgi.WithThreads(cfg.threads)
 	if cfg.fixed {
 		threads = wsgi.WithFixedThreads(cfg.threads)
 	}
-	opts := []wsgi.Option{threads, wsgi.WithPythonPath(cfg.pythonPath...), wsgi.WithVenv(cfg.venv), wsgi.WithLogger(logger)}
+	opts := []wsgi.Option{threads, wsgi.WithPythonPath(cfg.pythonPath...), wsgi.WithVenv(cfg.venv), wsgi.WithLogger(logger),
+		wsgi.WithTimeout(time.Duration(cfg.timeout)), wsgi.WithQueueTimeout(time.Duration(cfg.queueWait)),
+		wsgi.WithRequestLimits(cfg.limits), wsgi.WithMaxRequestBody(cfg.maxBody),
+		wsgi.WithTrustedProxies(cfg.proxies), wsgi.WithSecureSchemeHeaders(cfg.schemes)}
 	if cfg.processes() {
 		// This process parses HTTP and hands each request to the worker
 		// with the fewest in flight (see bench/NOTES.md for why not a
@@ -152,7 +194,7 @@ func run(cfg *config) error {
 	srv := &http.Server{
 		Handler:           app, // no ServeMux: the app sees the path as sent
 		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       cfg.keepAlive,
+		IdleTimeout:       time.Duration(cfg.keepAlive),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if cfg.certFile != "" {
@@ -193,19 +235,19 @@ func run(cfg *config) error {
 	var serveErr error
 	select {
 	case <-ctx.Done():
-		logger.Info("stopping: waiting for requests in flight", "timeout", cfg.graceful)
+		logger.Info("stopping: waiting for requests in flight", "timeout", time.Duration(cfg.graceful))
 	case serveErr = <-errc:
 		logger.Error("serving failed; stopping", "err", serveErr)
 	}
 	stop() // a second signal kills at once
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.graceful)
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.graceful))
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Warn("requests still running at the graceful timeout", "err", err)
 		srv.Close()
 	}
 	wg.Wait()
-	removeSockets(cfg.binds)
+	removeSockets(listeners)
 	// Finalizing joins the app's non-daemon Python threads; one that never
 	// ends must not keep the process alive past the graceful timeout.
 	done := make(chan error, 1)
@@ -256,49 +298,6 @@ func control(app *wsgi.App, logger *slog.Logger) {
 			logger.Info("workers", "signal", sig, "workers", app.Processes())
 		}
 	}
-}
-
-// removeSockets removes the socket files of unix: binds.
-func removeSockets(binds []string) {
-	for _, b := range binds {
-		if path, ok := strings.CutPrefix(b, "unix:"); ok {
-			os.Remove(path)
-		}
-	}
-}
-
-// listenAll opens every --bind address: HOST:PORT, :PORT or unix:PATH.
-func listenAll(binds []string) ([]net.Listener, error) {
-	var out []net.Listener
-	for _, b := range binds {
-		ln, err := listen(b)
-		if err != nil {
-			for _, l := range out {
-				l.Close()
-			}
-			return nil, err
-		}
-		out = append(out, ln)
-	}
-	return out, nil
-}
-
-func listen(bind string) (net.Listener, error) {
-	if path, ok := strings.CutPrefix(bind, "unix:"); ok {
-		// A socket file left by a previous run would make Listen fail.
-		if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
-			os.Remove(path)
-		}
-		return net.Listen("unix", path)
-	}
-	if !strings.Contains(bind, ":") {
-		bind += ":8000"
-	}
-	ln, err := net.Listen("tcp", bind)
-	if err != nil {
-		return nil, fmt.Errorf("--bind %s: %w", bind, err)
-	}
-	return ln, nil
 }
 
 func init() { log.SetFlags(0) }

@@ -24,8 +24,41 @@ def _at_exit():
             f.write("atexit ran\n")
 
 
+_calls = 0
+
+
 def app(environ, start_response):
+    global _calls
+    _calls += 1
     path = environ["PATH_INFO"]
+    if path == "/calls":
+        # How many requests reached the app before this one.
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(_calls - 1).encode()]
+    if path == "/sleep":
+        time.sleep(float(environ.get("QUERY_STRING") or "1"))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"slept\n"]
+    if path == "/spin":
+        # Computes in Python for QUERY_STRING seconds.
+        end = time.monotonic() + float(environ.get("QUERY_STRING") or "1")
+        while time.monotonic() < end:
+            pass
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"spun\n"]
+    if path == "/gate":
+        # Sends a first block, then waits for the file QUERY_STRING to
+        # exist before the last: a client sees the first only if nothing
+        # between it and the app holds the response back.
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def gated():
+            yield b"start\n"
+            end = time.monotonic() + 20
+            while not os.path.exists(environ["QUERY_STRING"]) and time.monotonic() < end:
+                time.sleep(0.01)
+            yield b"end\n"
+        return gated()
     if path == "/slow":
         start_response("200 OK", [("Content-Type", "text/plain")])
 
@@ -39,6 +72,8 @@ def app(environ, start_response):
             "PATH_INFO": path,
             "SCRIPT_NAME": environ["SCRIPT_NAME"],
             "REMOTE_ADDR": environ.get("REMOTE_ADDR"),
+            "url_scheme": environ["wsgi.url_scheme"],
+            "SERVER_PORT": environ["SERVER_PORT"],
             "multithread": environ["wsgi.multithread"],
             "multiprocess": environ["wsgi.multiprocess"],
             "pid": os.getpid(),

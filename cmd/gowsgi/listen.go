@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// listenAll opens every --bind address: HOST:PORT, :PORT, HOST (port
+// 8000) or unix:PATH. Unix sockets are created with umask as the
+// process's mask, so the default 0 lets a front web server running as
+// another user (nginx as www-data) connect, as with gunicorn.
+func listenAll(binds []string, umask uint32) ([]net.Listener, error) {
+	var out []net.Listener
+	for _, b := range binds {
+		ln, err := listen(b, umask)
+		if err != nil {
+			for _, l := range out {
+				l.Close()
+			}
+			return nil, err
+		}
+		out = append(out, ln)
+	}
+	return out, nil
+}
+
+func listen(bind string, umask uint32) (net.Listener, error) {
+	if path, ok := strings.CutPrefix(bind, "unix:"); ok {
+		return listenUnix(path, umask)
+	}
+	if !strings.Contains(bind, ":") {
+		bind += ":8000"
+	}
+	ln, err := net.Listen("tcp", bind)
+	if err != nil {
+		return nil, fmt.Errorf("--bind %s: %w", bind, err)
+	}
+	return ln, nil
+}
+
+// listenUnix listens on a unix socket at path. A socket file left by a
+// server that has gone is replaced; one a live server listens on is not.
+func listenUnix(path string, umask uint32) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("--bind unix:%s: the path exists and is not a socket", path)
+		}
+		c, err := net.DialTimeout("unix", path, time.Second)
+		if err == nil {
+			c.Close()
+			return nil, fmt.Errorf("--bind unix:%s: another server is listening on it (stop it, or bind another path)", path)
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, fmt.Errorf("--bind unix:%s: cannot tell whether a server still uses it: %w", path, err)
+		}
+		os.Remove(path) // stale: its server is gone
+	}
+	// The mask is the process's: nothing else runs yet to create a file
+	// meanwhile.
+	old := syscall.Umask(int(umask))
+	ln, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("--bind unix:%s: %w", path, err)
+	}
+	// Close must not remove the file: removeSockets does, if it is still
+	// this listener's.
+	ul := ln.(*net.UnixListener)
+	ul.SetUnlinkOnClose(false)
+	ino, _ := inode(path)
+	return &unixSocket{UnixListener: ul, path: path, ino: ino}, nil
+}
+
+// A unixSocket is a unix listener and the inode of its socket file.
+type unixSocket struct {
+	*net.UnixListener
+	path string
+	ino  uint64
+}
+
+func inode(path string) (uint64, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}
+
+// removeSockets removes the socket files of the unix listeners, each only
+// if it is still the one the listener made, not one another server made
+// at that path since.
+func removeSockets(lns []net.Listener) {
+	for _, ln := range lns {
+		if us, ok := ln.(*unixSocket); ok && us.ino != 0 {
+			if ino, err := inode(us.path); err == nil && ino == us.ino {
+				os.Remove(us.path)
+			}
+		}
+	}
+}
+
+// writePid writes this process's id to path (gunicorn's --pid).
+func writePid(path string) error {
+	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return fmt.Errorf("--pid: %w", err)
+	}
+	return nil
+}
