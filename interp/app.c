@@ -42,6 +42,28 @@ int gw_fix_executable(const char *want, char **err)
 	return r ? 0 : -1;
 }
 
+/* gw_read_settings runs the settings file at path (bootstrap.read_settings)
+ * and returns its JSON text, *n bytes, in memory the caller frees; or NULL
+ * with *err set to the traceback. No Python object outlives the call. */
+char *gw_read_settings(const char *path, Py_ssize_t *n, char **err)
+{
+	char *out = NULL;
+	gw_acquire();
+	PyObject *r = call_bootstrap("read_settings", path, err);
+	if (r != NULL) {
+		const char *s = PyUnicode_AsUTF8AndSize(r, n); /* borrowed from r */
+		if (s == NULL) {
+			Py_ssize_t len;
+			*err = gw_format_exception(&len);
+		} else if ((out = malloc(*n)) != NULL) {
+			memcpy(out, s, *n);
+		}
+		Py_DECREF(r);
+	}
+	gw_release();
+	return out;
+}
+
 void gw_decref(PyObject *o)
 {
 	gw_acquire();

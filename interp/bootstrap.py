@@ -65,6 +65,42 @@ def add_path(path):
     sys.path.insert(0, path)
 
 
+def read_settings(path):
+    """Run a settings file, such as gunicorn.conf.py ("python:pkg.mod" for
+    a module), and return its settings as JSON: {"settings": the module's
+    public names whose values are None, bools, numbers, strings, or lists,
+    tuples and dicts of them; "skipped": the other public names, such as
+    server hooks, functions and modules}."""
+    import json
+    import runpy
+    import types
+    if path.startswith("python:"):
+        ns = runpy.run_module(path[len("python:"):], run_name="__config__")
+    else:
+        ns = runpy.run_path(path, run_name="__config__")
+
+    def plain(v):
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return True
+        if isinstance(v, (list, tuple)):
+            return all(plain(x) for x in v)
+        if isinstance(v, dict):
+            return all(isinstance(k, str) and plain(x) for k, x in v.items())
+        return False
+
+    settings, skipped = {}, []
+    for name, value in ns.items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, types.ModuleType):
+            continue  # import os, multiprocessing: not a setting
+        if plain(value):
+            settings[name] = value
+        else:
+            skipped.append(name)
+    return json.dumps({"settings": settings, "skipped": sorted(skipped)})
+
+
 def _target(node, spec):
     """The dotted attribute names of an Attribute/Name chain."""
     names = []

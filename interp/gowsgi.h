@@ -58,6 +58,7 @@ long long gw_gil_switches(void); /* gil.c: hand-offs of the GIL so far, -1 unkno
 PyObject *gw_load(const char *spec, char **err);
 int gw_add_path(const char *path, char **err);
 int gw_fix_executable(const char *want, char **err);
+char *gw_read_settings(const char *path, Py_ssize_t *n, char **err);
 PyObject *gw_template(PyObject *errors, int multithread, int multiprocess);
 PyObject *gw_errors_new(uintptr_t app);
 void gw_errors_flush(PyObject *errors);

@@ -11,10 +11,12 @@ pkgs=(
 	python3-flask python3-django python3-pyramid python3-falcon python3-bottle
 	chromium fonts-dejavu-core           # the Django admin browser test (and legible screenshots)
 	nginx-light                          # the front web server of the behind-nginx tests
+	gunicorn                             # its flags: the CLI must know every one
+	systemd iproute2                     # systemd-socket-activate and ss, for the socket tests
 	curl ca-certificates
 )
 if [[ "${1:-}" == "--bench" ]]; then
-	pkgs+=(gunicorn uwsgi uwsgi-plugin-python3 python3-waitress wrk)
+	pkgs+=(uwsgi uwsgi-plugin-python3 python3-waitress wrk)
 fi
 
 missing=()

@@ -1,24 +1,58 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/coreos/go-systemd/v22/activation"
+	"golang.org/x/sys/unix"
 )
+
+// openListeners returns the sockets systemd passed (socket activation:
+// $LISTEN_FDS), else those of --bind.
+func openListeners(cfg *config, logger *slog.Logger) ([]net.Listener, error) {
+	lns, err := activation.Listeners()
+	if err != nil {
+		return nil, fmt.Errorf("the sockets systemd passed ($LISTEN_FDS): %w", err)
+	}
+	if len(lns) > 0 {
+		for _, ln := range lns {
+			if ln == nil {
+				return nil, errors.New("a socket systemd passed ($LISTEN_FDS) is not a listening stream socket: use ListenStream= in the .socket unit")
+			}
+		}
+		logger.Info("serving the sockets systemd passed; --bind is not used", "sockets", len(lns))
+		return lns, nil
+	}
+	return listenAll(cfg.binds, listenOptions{umask: uint32(cfg.umask), backlog: cfg.backlog, reusePort: cfg.reusePort})
+}
+
+// listenOptions are the flags that shape the sockets gowsgi opens.
+type listenOptions struct {
+	umask     uint32 // the process's mask while a unix socket is made
+	backlog   int    // listen(2)'s backlog
+	reusePort bool   // SO_REUSEPORT on TCP sockets
+}
 
 // listenAll opens every --bind address: HOST:PORT, :PORT, HOST (port
 // 8000) or unix:PATH. Unix sockets are created with umask as the
 // process's mask, so the default 0 lets a front web server running as
 // another user (nginx as www-data) connect, as with gunicorn.
-func listenAll(binds []string, umask uint32) ([]net.Listener, error) {
+func listenAll(binds []string, o listenOptions) ([]net.Listener, error) {
 	var out []net.Listener
 	for _, b := range binds {
-		ln, err := listen(b, umask)
+		ln, err := listen(b, o)
+		if err == nil {
+			err = setBacklog(ln, o.backlog)
+		}
 		if err != nil {
 			for _, l := range out {
 				l.Close()
@@ -30,18 +64,56 @@ func listenAll(binds []string, umask uint32) ([]net.Listener, error) {
 	return out, nil
 }
 
-func listen(bind string, umask uint32) (net.Listener, error) {
+func listen(bind string, o listenOptions) (net.Listener, error) {
 	if path, ok := strings.CutPrefix(bind, "unix:"); ok {
-		return listenUnix(path, umask)
+		return listenUnix(path, o.umask)
 	}
 	if !strings.Contains(bind, ":") {
 		bind += ":8000"
 	}
-	ln, err := net.Listen("tcp", bind)
+	var lc net.ListenConfig
+	if o.reusePort {
+		lc.Control = func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+			})
+			if err == nil {
+				err = serr
+			}
+			return err
+		}
+	}
+	ln, err := lc.Listen(context.Background(), "tcp", bind)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) && !o.reusePort {
+			return nil, fmt.Errorf("--bind %s: %w (another server has the port; stop it, bind another, or give both --reuse-port)", bind, err)
+		}
 		return nil, fmt.Errorf("--bind %s: %w", bind, err)
 	}
 	return ln, nil
+}
+
+// setBacklog sets the listen(2) backlog of ln: Go listens with the
+// system's largest (net.core.somaxconn), and listen on a listening socket
+// sets a new one on Linux.
+func setBacklog(ln net.Listener, n int) error {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var lerr error
+	if err := rc.Control(func(fd uintptr) { lerr = syscall.Listen(int(fd), n) }); err != nil {
+		return err
+	}
+	if lerr != nil {
+		return fmt.Errorf("--backlog %d on %s: %w", n, ln.Addr(), lerr)
+	}
+	return nil
 }
 
 // listenUnix listens on a unix socket at path. A socket file left by a

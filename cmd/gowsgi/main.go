@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,9 +58,28 @@ type config struct {
 	certFile   string
 	keyFile    string
 	spec       string
+
+	workerClass   string
+	backlog       int
+	reusePort     bool
+	env           []string
+	user, group   string
+	initgroups    bool
+	errorLog      string
+	captureOutput bool
+	checkConfig   bool
+	printConfig   bool
+	configFile    string
+	reload        bool
+	reloadEngine  string
+	reloadExtra   []string
+	warnings      []string // about flags that were ignored
 }
 
 func main() {
+	if settingsChild() {
+		return
+	}
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, pflag.ErrHelp) {
 		return
@@ -76,11 +96,114 @@ func main() {
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg := &config{}
+	fs := newFlagSet(cfg, stderr)
+	// The layers, as gunicorn: the config file, then $GUNICORN_CMD_ARGS,
+	// then the command line; a layer's --bind replaces the one before's
+	// rather than adding to it.
+	envArgs, from, err := cmdArgs()
+	if err != nil {
+		return nil, err
+	}
+	binds := cfg.binds
+	var fileSpec string
+	var warnings []string
+	if path := configPath(args, envArgs); path != "" {
+		sf, err := readConfig(path)
+		if err != nil {
+			return nil, err
+		}
+		cfg.binds = nil
+		if fileSpec, warnings, err = applySettings(fs, path, sf); err != nil {
+			return nil, err
+		}
+		if len(cfg.binds) > 0 {
+			binds = cfg.binds
+		}
+	}
+	if len(envArgs) > 0 {
+		cfg.binds = nil
+		if err := fs.Parse(envArgs); err != nil {
+			return nil, fmt.Errorf("$%s: %w", from, err)
+		}
+		if fs.NArg() > 0 {
+			return nil, fmt.Errorf("$%s: %q is not a flag (the app spec goes on the command line)", from, fs.Arg(0))
+		}
+		if len(cfg.binds) > 0 {
+			binds = cfg.binds
+		}
+	}
+	cfg.binds = nil
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if len(cfg.binds) == 0 {
+		cfg.binds = binds
+	}
+	if cfg.warnings, err = checkForeignFlags(fs); err != nil {
+		return nil, err
+	}
+	cfg.warnings = append(warnings, cfg.warnings...)
+	if err := workerClass(cfg.workerClass); err != nil {
+		return nil, err
+	}
+	for _, kv := range cfg.env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return nil, fmt.Errorf("--env %q: want NAME=VALUE", kv)
+		}
+	}
+	if cfg.backlog <= 0 {
+		return nil, fmt.Errorf("--backlog %d: want a positive count", cfg.backlog)
+	}
+	if cfg.printConfig {
+		printConfig(fs, os.Stdout)
+		return nil, pflag.ErrHelp
+	}
+	switch {
+	case fs.NArg() == 1:
+		cfg.spec = fs.Arg(0)
+	case fs.NArg() == 0 && fileSpec != "":
+		cfg.spec = fileSpec
+	default:
+		fs.Usage()
+		return nil, fmt.Errorf("want one app spec like app:app (or wsgi_app in --config), got %d arguments", fs.NArg())
+	}
+	if (cfg.certFile == "") != (cfg.keyFile == "") {
+		return nil, errors.New("--certfile and --keyfile go together")
+	}
+	return cfg, nil
+}
+
+// newFlagSet defines the command's flags, gunicorn's among them, over cfg.
+func newFlagSet(cfg *config, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("gowsgi", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringArrayVarP(&cfg.binds, "bind", "b", []string{"127.0.0.1:8000"},
-		"address to listen on: HOST:PORT, :PORT or unix:PATH (repeatable)")
-	fs.IntVarP(&cfg.workers, "workers", "w", 1, "worker processes, each with its own Python interpreter (and GIL), supervised by this one")
+	bind := "127.0.0.1:8000"
+	if port := os.Getenv("PORT"); port != "" { // as gunicorn, for platforms that set it
+		bind = "0.0.0.0:" + port
+	}
+	fs.StringArrayVarP(&cfg.binds, "bind", "b", []string{bind},
+		"address to listen on: HOST:PORT, :PORT or unix:PATH (repeatable; default 0.0.0.0:$PORT if $PORT is set)")
+	workers := 1
+	if n, err := strconv.Atoi(os.Getenv("WEB_CONCURRENCY")); err == nil && n > 0 {
+		workers = n
+	}
+	fs.IntVarP(&cfg.workers, "workers", "w", workers, "worker processes, each with its own Python interpreter (and GIL), supervised by this one (default $WEB_CONCURRENCY, else 1)")
+	fs.StringVarP(&cfg.workerClass, "worker-class", "k", "gthread", "gunicorn's worker class: only sync and gthread, which both mean gowsgi's threads")
+	fs.IntVar(&cfg.backlog, "backlog", 2048, "most connections the kernel queues before they are accepted")
+	fs.BoolVar(&cfg.reusePort, "reuse-port", false, "set SO_REUSEPORT on TCP sockets, so that several servers may listen on one port")
+	fs.StringArrayVarP(&cfg.env, "env", "e", nil, "set NAME=VALUE in the environment before the app loads (repeatable)")
+	fs.StringVarP(&cfg.user, "user", "u", "", "switch to this user (name or id) once the sockets are open; needs root")
+	fs.StringVarP(&cfg.group, "group", "g", "", "switch to this group (name or id) once the sockets are open; needs root")
+	fs.BoolVar(&cfg.initgroups, "initgroups", false, "with --user, also take the user's supplementary groups")
+	fs.StringVar(&cfg.errorLog, "error-logfile", "-", "where the server's log goes: a file, appended to, or - for stderr")
+	fs.BoolVar(&cfg.captureOutput, "capture-output", false, "send the app's stdout and stderr to --error-logfile too")
+	fs.BoolVar(&cfg.checkConfig, "check-config", false, "load the app, then exit: 0 if it loaded, 1 with the traceback if not")
+	fs.BoolVar(&cfg.printConfig, "print-config", false, "print the settings in effect, then exit")
+	fs.StringVarP(&cfg.configFile, "config", "c", "", "gunicorn's configuration file, Python: its settings (bind = ..., workers = ...) come before $GUNICORN_CMD_ARGS and the command line (default ./gunicorn.conf.py if it exists; python:MODULE for a module)")
+	fs.BoolVar(&cfg.reload, "reload", false, "reload the app when a .py file under --chdir or --pythonpath changes (for development; implies a worker process)")
+	fs.StringVar(&cfg.reloadEngine, "reload-engine", "auto", "gunicorn's choice of watcher: any value; inotify is always used")
+	fs.StringArrayVar(&cfg.reloadExtra, "reload-extra-file", nil, "with --reload, also reload when this file changes (repeatable)")
+	addForeignFlags(fs)
 	fs.IntVar(&cfg.maxReqs, "max-requests", 0, "recycle a worker after this many requests (0: never); implies worker processes")
 	fs.IntVar(&cfg.maxJitter, "max-requests-jitter", 0, "add a random 0 to N requests to each worker's --max-requests")
 	fs.Int64Var(&cfg.maxMemMiB, "max-worker-memory", 0, "recycle a worker whose resident memory passes this many MiB (0: never); implies worker processes")
@@ -100,7 +223,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.limits.Fields, "limit-request-fields", cfg.limits.Fields, "most header fields in a request, else 431 (0: no limit)")
 	fs.IntVar(&cfg.limits.FieldSize, "limit-request-field_size", cfg.limits.FieldSize, "most bytes in one header field, else 431 (0: no limit)")
 	fs.Int64Var(&cfg.maxBody, "limit-request-body", 0, "most bytes in a request body, else 413 (0: no limit)")
-	fs.Var(&cfg.umask, "umask", "mask for the mode of unix: sockets (0: anyone on the machine may connect, as gunicorn)")
+	fs.VarP(&cfg.umask, "umask", "m", "mask for the mode of unix: sockets (0: anyone on the machine may connect, as gunicorn)")
 	trusted := wsgi.DefaultTrustedProxies
 	if v := os.Getenv("FORWARDED_ALLOW_IPS"); v != "" {
 		trusted = v
@@ -111,8 +234,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"headers that, from a trusted front end, mean https: NAME=VALUE,...")
 	fs.StringVarP(&cfg.pidFile, "pid", "p", "", "write this process's id to this file while it serves")
 	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
-		if name == "limit-request-field-size" { // the spelling of the others
+		switch name {
+		case "limit-request-field-size": // the spelling of the others
 			name = "limit-request-field_size"
+		case "log-file": // gunicorn's other name for it
+			name = "error-logfile"
 		}
 		return pflag.NormalizedName(name)
 	})
@@ -121,18 +247,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: gowsgi [flags] MODULE:APP\n\nServes the WSGI app MODULE:APP (attr may be dotted or a call like \"create_app('prod')\").\n\nflags:\n%s", fs.FlagUsages())
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return nil, fmt.Errorf("want one app spec like app:app, got %d arguments", fs.NArg())
-	}
-	cfg.spec = fs.Arg(0)
-	if (cfg.certFile == "") != (cfg.keyFile == "") {
-		return nil, errors.New("--certfile and --keyfile go together")
-	}
-	return cfg, nil
+	return fs
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -154,13 +269,25 @@ func run(cfg *config) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logOut, err := openErrorLog(cfg.errorLog, cfg.captureOutput)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	logWarnings(logger, cfg.warnings)
+	for _, kv := range cfg.env {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
 	if cfg.chdir != "" {
 		if err := os.Chdir(cfg.chdir); err != nil {
 			return fmt.Errorf("--chdir: %w", err)
 		}
 	}
-	listeners, err := listenAll(cfg.binds, uint32(cfg.umask))
+	if cfg.checkConfig {
+		return checkApp(cfg, logger)
+	}
+	listeners, err := openListeners(cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -171,22 +298,12 @@ func run(cfg *config) error {
 		}
 		defer os.Remove(cfg.pidFile)
 	}
-	threads := wsgi.WithThreads(cfg.threads)
-	if cfg.fixed {
-		threads = wsgi.WithFixedThreads(cfg.threads)
+	// The sockets are open and the pid file written as the user who
+	// started the server; then it becomes --user, before Python starts.
+	if err := switchUser(cfg, listeners); err != nil {
+		return err
 	}
-	opts := []wsgi.Option{threads, wsgi.WithPythonPath(cfg.pythonPath...), wsgi.WithVenv(cfg.venv), wsgi.WithLogger(logger),
-		wsgi.WithTimeout(time.Duration(cfg.timeout)), wsgi.WithQueueTimeout(time.Duration(cfg.queueWait)),
-		wsgi.WithRequestLimits(cfg.limits), wsgi.WithMaxRequestBody(cfg.maxBody),
-		wsgi.WithTrustedProxies(cfg.proxies), wsgi.WithSecureSchemeHeaders(cfg.schemes)}
-	if cfg.processes() {
-		// This process parses HTTP and hands each request to the worker
-		// with the fewest in flight (see bench/NOTES.md for why not a
-		// listener shared by the workers).
-		opts = append(opts, wsgi.WithProcesses(cfg.workers), wsgi.WithMaxRequests(cfg.maxReqs),
-			wsgi.WithMaxRequestsJitter(cfg.maxJitter), wsgi.WithMaxWorkerMemory(cfg.maxMemMiB<<20))
-	}
-	app, err := wsgi.New(cfg.spec, opts...)
+	app, err := wsgi.New(cfg.spec, cfg.appOptions(logger)...)
 	if err != nil {
 		return err
 	}
@@ -207,6 +324,14 @@ func run(cfg *config) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if cfg.reload {
+		roots := append([]string{"."}, cfg.pythonPath...)
+		go func() {
+			if err := watchSources(ctx, app, roots, cfg.reloadExtra, logger); err != nil {
+				logger.Error("--reload: cannot watch the app's files", "err", err)
+			}
+		}()
+	}
 	errc := make(chan error, len(listeners))
 	var wg sync.WaitGroup
 	// Decided once: the first Serve sets srv.TLSConfig (for HTTP/2), and a
@@ -264,10 +389,48 @@ func run(cfg *config) error {
 	return serveErr
 }
 
+// appOptions are the wsgi options the flags ask for.
+func (cfg *config) appOptions(logger *slog.Logger) []wsgi.Option {
+	threads := wsgi.WithThreads(cfg.threads)
+	if cfg.fixed {
+		threads = wsgi.WithFixedThreads(cfg.threads)
+	}
+	opts := []wsgi.Option{threads, wsgi.WithPythonPath(cfg.pythonPath...), wsgi.WithVenv(cfg.venv), wsgi.WithLogger(logger),
+		wsgi.WithTimeout(time.Duration(cfg.timeout)), wsgi.WithQueueTimeout(time.Duration(cfg.queueWait)),
+		wsgi.WithRequestLimits(cfg.limits), wsgi.WithMaxRequestBody(cfg.maxBody),
+		wsgi.WithTrustedProxies(cfg.proxies), wsgi.WithSecureSchemeHeaders(cfg.schemes)}
+	if cfg.processes() {
+		// This process parses HTTP and hands each request to the worker
+		// with the fewest in flight (see bench/NOTES.md for why not a
+		// listener shared by the workers).
+		opts = append(opts, wsgi.WithProcesses(cfg.workers), wsgi.WithMaxRequests(cfg.maxReqs),
+			wsgi.WithMaxRequestsJitter(cfg.maxJitter), wsgi.WithMaxWorkerMemory(cfg.maxMemMiB<<20))
+	}
+	return opts
+}
+
+// checkApp is --check-config: the app loads in this process, with the
+// path, venv and environment it would be served with, and the server exits.
+func checkApp(cfg *config, logger *slog.Logger) error {
+	if cfg.workers > 1 {
+		cfg.workers = 1 // one worker proves it loads
+	}
+	app, err := wsgi.New(cfg.spec, cfg.appOptions(logger)...)
+	if err != nil {
+		return err
+	}
+	app.Close(context.Background())
+	if err := wsgi.Shutdown(context.Background()); err != nil {
+		return err
+	}
+	logger.Info("the app loads", "app", cfg.spec)
+	return nil
+}
+
 // processes reports whether the app runs in worker processes: for
 // --workers above 1, and for recycling, which needs a process to replace.
 func (cfg *config) processes() bool {
-	return cfg.workers > 1 || cfg.maxReqs > 0 || cfg.maxMemMiB > 0
+	return cfg.workers > 1 || cfg.maxReqs > 0 || cfg.maxMemMiB > 0 || cfg.reload
 }
 
 // control acts on the signals gunicorn's users know: SIGHUP reloads the

@@ -4,6 +4,7 @@
 import atexit
 import json
 import os
+import sys
 import threading  # real apps do; finalization must still end
 import time
 
@@ -79,6 +80,19 @@ def app(environ, start_response):
             "pid": os.getpid(),
             "cwd": os.getcwd(),
             "thread": threading.current_thread().name,
+        }).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+    if path == "/process":
+        # Who the app runs as and what it was given; and a line on its
+        # stdout and its stderr, for --capture-output.
+        q = environ.get("QUERY_STRING", "")
+        print("app stdout " + q, flush=True)
+        print("app stderr " + q, file=sys.stderr, flush=True)
+        body = json.dumps({
+            "uid": os.getuid(), "gid": os.getgid(), "groups": sorted(os.getgroups()),
+            "env": os.environ.get(q, None) if q else None,
+            "home": os.environ.get("HOME"),
         }).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
