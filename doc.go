@@ -31,4 +31,16 @@
 // recycled (WithMaxRequests, WithMaxWorkerMemory) and the app reloaded
 // (App.Reload) by starting replacements first and draining the old ones,
 // and workers die with the App's process.
+//
+// # Bad requests, slow clients and overload
+//
+// An App refuses, before the app runs, what gunicorn refuses: a request
+// line, header fields or a body past RequestLimits and WithMaxRequestBody
+// (414, 431, 413). It bounds every wait on the client (WithIOTimeout: 408
+// for a body too slow, a cut response for a client that stops reading),
+// the time a request runs (WithTimeout: RequestTimeout raised in Python,
+// 504) and the queue for Python (WithQueueTimeout, WithMaxQueue: 503 with
+// Retry-After). X-Forwarded-For, Forwarded and X-Forwarded-Proto set
+// REMOTE_ADDR and wsgi.url_scheme only from the peers WithTrustedProxies
+// names (127.0.0.1 and ::1 by default, as gunicorn's, and unix sockets).
 package wsgi

@@ -17,6 +17,8 @@ type options struct {
 	venv         string
 	multiprocess bool
 	maxPreread   int64
+	ioTimeout    time.Duration
+	maxQueue     int
 	environ      EnvironFunc
 	fixed        bool
 
@@ -44,6 +46,8 @@ func defaults() options {
 	return options{
 		threads:      DefaultThreads,
 		queueTimeout: DefaultQueueTimeout,
+		ioTimeout:    DefaultIOTimeout,
+		maxQueue:     DefaultMaxQueue,
 		maxPreread:   64 << 10,
 		limits:       DefaultRequestLimits,
 	}

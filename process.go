@@ -144,6 +144,9 @@ func (rl *relay) run() (abort bool) {
 	var killer atomic.Pointer[time.Timer]
 	stop := context.AfterFunc(ctx, func() {
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			if ci, ok := rl.w.(*clientIO); ok && ci.readExpired() {
+				return // a slow body, not a client gone: the worker answers 408
+			}
 			rl.c.Abort()
 			return
 		}
@@ -242,6 +245,9 @@ func (rl *relay) read(n int) {
 		switch {
 		case errors.Is(err, io.EOF):
 			rl.c.Frame(wire.EOF)
+			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			rl.c.AppendError(wire.BodyErr, 0, wire.ErrTimeout, err.Error())
 			return
 		case errors.As(err, &tooLarge):
 			rl.c.AppendError(wire.BodyErr, tooLarge.Limit, wire.ErrTooLarge, err.Error())

@@ -547,6 +547,8 @@ func (b *wireBody) Read(p []byte) (int, error) {
 			return 0, errors.New(msg) // interp answers 400 for these
 		case wire.ErrTooLarge:
 			return 0, &http.MaxBytesError{Limit: int64(n)} // and 413 for these
+		case wire.ErrTimeout:
+			return 0, fmt.Errorf("%s: %w", msg, os.ErrDeadlineExceeded) // and 408
 		}
 		return 0, fmt.Errorf("%w: %s", io.ErrUnexpectedEOF, msg)
 	}

@@ -29,6 +29,8 @@ type App struct {
 	slots chan *slot // the free slots: at most opt.threads requests in Python
 	procs *procs     // the worker processes, with WithProcesses; else nil
 
+	queueState
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -129,15 +131,22 @@ var prereadPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); retu
 
 // ServeHTTP runs the app for one request. A request past the App's
 // RequestLimits or WithMaxRequestBody is answered 414, 431 or 413 before
-// the app runs.
+// the app runs, and one past WithMaxQueue 503.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if a.checkHead(w, r) || a.capBody(w, r) {
+	if a.checkHead(w, r) || a.capBody(w, r) || !a.admit(w) {
 		return
 	}
+	defer a.leave()
 	if a.opt.timeout > 0 {
 		ctx, cancel := context.WithTimeout(r.Context(), a.opt.timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
+	}
+	var cio *clientIO
+	if a.opt.ioTimeout > 0 {
+		cio = newClientIO(w, r, a.opt.ioTimeout)
+		defer cio.done()
+		w = cio
 	}
 	// A small body is read before a slot is taken, so a slow client never
 	// holds one. Expect: 100-continue bodies are left for the app to read:
@@ -151,10 +160,20 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			*bp = make([]byte, r.ContentLength)
 		}
 		body = (*bp)[:r.ContentLength]
+		if cio != nil {
+			cio.readWhole() // no slot is held yet, but the buffer is
+		}
 		if _, err := io.ReadFull(r.Body, body); err != nil {
 			a.log.Debug("reading request body", "method", r.Method, "uri", r.RequestURI, "err", err)
-			http.Error(w, "Bad Request: incomplete body", http.StatusBadRequest)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				http.Error(w, "Request Timeout: the body came too slowly", http.StatusRequestTimeout)
+			} else {
+				http.Error(w, "Bad Request: incomplete body", http.StatusBadRequest)
+			}
 			return
+		}
+		if cio != nil {
+			cio.readPart()
 		}
 	} else if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
 		stream = r.Body

@@ -321,11 +321,15 @@ func field(p []byte) (string, []byte, bool) {
 }
 
 // BodyStatus is the status for a request whose body failed with err (an
-// ErrBadRequestBody): 413 for a body past its cap, else 400.
+// ErrBadRequestBody): 413 for a body past its cap, 408 for one that came
+// too slowly, else 400.
 func BodyStatus(err error) int {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return http.StatusRequestTimeout
 	}
 	return http.StatusBadRequest
 }

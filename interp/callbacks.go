@@ -58,6 +58,11 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 			return 0
 		}
 		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// The client is slow, not gone: it may still read a 408.
+				c.cbErr = fmt.Errorf("%w: the client sent it too slowly: %w", ErrBadRequestBody, err)
+				return -3
+			}
 			if MalformedBody(err) {
 				c.cbErr = fmt.Errorf("%w: %w", ErrBadRequestBody, err)
 				var tooLarge *http.MaxBytesError
@@ -73,10 +78,12 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 }
 
 // ErrBadRequestBody wraps the error of a request body that is not what its
-// framing promised: a malformed chunked encoding, say, or a body past its
-// cap (an *http.MaxBytesError). When the app lets the resulting OSError from
-// wsgi.input escape before anything was sent, the client gets 400 Bad
-// Request (413 Content Too Large for the cap) rather than a cut connection.
+// framing promised: a malformed chunked encoding, say, a body past its
+// cap (an *http.MaxBytesError), or one that came too slowly (a read past
+// its deadline, os.ErrDeadlineExceeded). When the app lets the resulting
+// OSError from wsgi.input escape before anything was sent, the client gets
+// 400 Bad Request (413 Content Too Large for the cap, 408 Request Timeout
+// for the slow one) rather than a cut connection.
 var ErrBadRequestBody = errors.New("interp: malformed request body")
 
 // MalformedBody reports whether err, from reading a request body, is the

@@ -50,7 +50,7 @@ void gw_input_end(PyObject *o)
 
 /* pull reads up to n bytes from Go into dst, with the GIL released.
  * Returns the count (0 at the end of the body) or -1 with OSError set;
- * gowsgiRead's -2 is a body past the server's cap. */
+ * gowsgiRead's -2 is a body past the server's cap, -3 one too slow. */
 static Py_ssize_t pull(gw_input *in, char *dst, Py_ssize_t n)
 {
 	Py_ssize_t got;
@@ -61,6 +61,11 @@ static Py_ssize_t pull(gw_input *in, char *dst, Py_ssize_t n)
 	Py_BEGIN_ALLOW_THREADS
 	got = gowsgiRead(call, dst, n);
 	Py_END_ALLOW_THREADS
+	if (got == -3) {
+		in->eof = 1;
+		PyErr_SetString(PyExc_OSError, "wsgi.input: the client sent the request body too slowly (timed out)");
+		return -1;
+	}
 	if (got == -2) {
 		in->eof = 1;
 		PyErr_SetString(PyExc_OSError, "wsgi.input: the request body is larger than the server allows");

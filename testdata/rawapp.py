@@ -411,7 +411,8 @@ def _count(key):
 class _Tracked:
     """An iterable whose close() is counted under ?id=. mode: normal (three
     blocks), error (fails after the first block), endless (a block every
-    20 ms for up to 10 s: only a disconnect ends it early)."""
+    20 ms for up to 10 s: only a disconnect ends it early), flood (64 KiB
+    blocks without a pause, 256 MiB)."""
 
     def __init__(self, environ, mode):
         self.id = _q(environ)["id"]
@@ -434,6 +435,13 @@ class _Tracked:
             raise RuntimeError("fails mid-iteration")
         if self.mode == "error_first":
             raise RuntimeError("fails in the first next()")
+        if self.mode == "flood":
+            # 64 KiB blocks as fast as they go, 256 MiB in all: a client
+            # that stops reading stalls it.
+            if self.n > 4096:
+                exhausted[self.id] = True
+                raise StopIteration
+            return b"f" * 65536
         # endless
         if self.n > 500:
             exhausted[self.id] = True

@@ -45,6 +45,7 @@ type config struct {
 	keepAlive  seconds
 	timeout    seconds
 	queueWait  seconds
+	maxQueue   int
 	limits     wsgi.RequestLimits
 	maxBody    int64
 	umask      octal
@@ -216,7 +217,8 @@ func newFlagSet(cfg *config, stderr io.Writer) *pflag.FlagSet {
 	cfg.graceful, cfg.keepAlive, cfg.timeout, cfg.queueWait = seconds(30*time.Second), seconds(75*time.Second), seconds(30*time.Second), seconds(wsgi.DefaultQueueTimeout)
 	fs.Var(&cfg.graceful, "graceful-timeout", "how long requests in flight may take to finish on stop (seconds, or a duration like 1m30s)")
 	fs.Var(&cfg.keepAlive, "keep-alive", "how long an idle keep-alive connection stays open")
-	fs.VarP(&cfg.timeout, "timeout", "t", "how long a request may run before it is interrupted and answered 504 (0: no limit)")
+	fs.VarP(&cfg.timeout, "timeout", "t", "how long a request may run before it is interrupted and answered 504, and one read or write may wait on a slow client (0: no limit)")
+	fs.IntVar(&cfg.maxQueue, "max-queue", wsgi.DefaultMaxQueue, "most requests that may wait for Python beyond those running; past it, 503 with Retry-After at once (0: no bound)")
 	fs.Var(&cfg.queueWait, "queue-timeout", "how long a request may wait for a Python thread before it is answered 503")
 	cfg.limits = wsgi.DefaultRequestLimits
 	fs.IntVar(&cfg.limits.Line, "limit-request-line", cfg.limits.Line, "most bytes in a request line, else 414 (0: no limit)")
@@ -397,6 +399,8 @@ func (cfg *config) appOptions(logger *slog.Logger) []wsgi.Option {
 	}
 	opts := []wsgi.Option{threads, wsgi.WithPythonPath(cfg.pythonPath...), wsgi.WithVenv(cfg.venv), wsgi.WithLogger(logger),
 		wsgi.WithTimeout(time.Duration(cfg.timeout)), wsgi.WithQueueTimeout(time.Duration(cfg.queueWait)),
+		wsgi.WithIOTimeout(time.Duration(cfg.timeout)), // gunicorn's --timeout bounds a wait on the client too
+		wsgi.WithMaxQueue(cfg.maxQueue),
 		wsgi.WithRequestLimits(cfg.limits), wsgi.WithMaxRequestBody(cfg.maxBody),
 		wsgi.WithTrustedProxies(cfg.proxies), wsgi.WithSecureSchemeHeaders(cfg.schemes)}
 	if cfg.processes() {

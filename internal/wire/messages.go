@@ -199,6 +199,7 @@ const (
 	ErrGone      = 2 // the client is gone, or its connection failed
 	ErrFileRead  = 3 // reading the file failed (FileDone)
 	ErrTooLarge  = 4 // the body passed its cap (BodyErr's n: the cap)
+	ErrTimeout   = 5 // the client sent the body too slowly
 )
 
 // AppendUint appends a frame of type t whose payload is v, little-endian.

@@ -1,0 +1,71 @@
+package wsgi_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gowsgi/wsgi"
+)
+
+// TestMaxQueue: with one thread and WithMaxQueue(2), a request that finds
+// one running and two waiting is answered 503 with Retry-After at once;
+// the three it found all finish.
+func TestMaxQueue(t *testing.T) {
+	srv, _ := rawServer(t, wsgi.WithFixedThreads(1), wsgi.WithMaxQueue(2))
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	// Three uploads that wait for the rest of their bodies: the first
+	// holds the thread (a large body, read by the app), the others are
+	// counted while their small bodies are read before they queue.
+	type upload struct {
+		conn net.Conn
+		rest string
+	}
+	var ups []upload
+	for i, size := range []int{1 << 20, 1000, 1000} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(60 * time.Second))
+		fmt.Fprintf(conn, "POST /count?id=queue%d HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", i, size, strings.Repeat("b", 10))
+		ups = append(ups, upload{conn, strings.Repeat("b", size-10)})
+	}
+
+	// Once the server has counted the three, the fourth is refused.
+	c := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := c.Get(srv.URL + "/environ")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				if resp.Header.Get("Retry-After") == "" {
+					t.Error("503 without Retry-After")
+				}
+				break
+			}
+			t.Fatalf("a request past the queue bound got %s", resp.Status)
+		}
+		// It was admitted before the three were all counted, and waits
+		// for the thread: try again.
+		if time.Now().After(deadline) {
+			t.Fatal("no 503 with one request running and two waiting")
+		}
+	}
+
+	for i, u := range ups {
+		io.WriteString(u.conn, u.rest)
+		resp, err := http.ReadResponse(bufio.NewReader(u.conn), nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Errorf("upload %d: %v %v", i, resp, err)
+		}
+	}
+}
