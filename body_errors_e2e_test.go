@@ -60,6 +60,24 @@ func TestListBodyBadItem(t *testing.T) {
 	rec.waitLog(t, "WSGI app error", "not bytes")
 }
 
+// TestListBodyShort: a list or tuple body shorter than its declared
+// Content-Length is known before anything goes out: a clean 500 and a log
+// line, not a status line followed by a cut. HEAD is not short.
+func TestListBodyShort(t *testing.T) {
+	srv, rec := rawServer(t)
+	for _, target := range []string{"/list_short", "/list_short?tuple=1", "/list_short?big=1", "/list_short?big=1&tuple=1"} {
+		resp, body := rawRoundTrip(t, hostOf(srv), "GET "+target+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		if resp.StatusCode != 500 || string(body) != "Internal Server Error\n" {
+			t.Errorf("%s: %s %q; want a clean 500", target, resp.Status, body)
+		}
+	}
+	rec.waitLog(t, "WSGI app error", "shorter than the Content-Length it declared", "the body is 10 bytes, its Content-Length 100")
+	resp, _ := rawRoundTrip(t, hostOf(srv), "HEAD /list_short HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	if resp.StatusCode != 200 || resp.ContentLength != 100 {
+		t.Errorf("HEAD /list_short: %s, Content-Length %d; want 200 with the app's 100", resp.Status, resp.ContentLength)
+	}
+}
+
 // brokenWriter is a ResponseWriter whose client goes away once limit body
 // bytes have been written.
 type brokenWriter struct {

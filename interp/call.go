@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/cgo"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -263,7 +264,12 @@ func (c *Call) deliver() error {
 			return err
 		}
 		if r.body_len >= 0 {
-			c.w.SetLength(int64(r.body_len))
+			if err := c.w.SetLength(int64(r.body_len)); err != nil {
+				// A list body short of its Content-Length: known whole
+				// before a byte goes out, so a clean 500.
+				return &AppError{Traceback: "gowsgi: the WSGI app returned a list or tuple body shorter than the Content-Length it declared: " +
+					strings.TrimPrefix(err.Error(), response.ErrShortBody.Error()+": ")}
+			}
 		}
 	}
 	if r.out_len > r.hdr_len {

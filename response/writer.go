@@ -143,11 +143,20 @@ func (rw *Writer) Sent() bool { return rw.sent }
 // carries Content-Length n, which also lets net/http use sendfile(2) in
 // SendFile. It has no effect if the app set a Content-Length, for 204 and
 // 304 responses, for negative n or once the header is sent.
-func (rw *Writer) SetLength(n int64) {
+//
+// If the app set a Content-Length larger than n, SetLength returns an
+// error wrapping [ErrShortBody], before anything is sent: the response
+// could only end in a cut connection, and the caller can answer 500
+// instead. A HEAD response is exempt (its body is never sent).
+func (rw *Writer) SetLength(n int64) error {
 	if rw.sent || n < 0 {
-		return
+		return nil
+	}
+	if rw.appLen > n && !rw.head && rw.code != http.StatusNoContent && rw.code != http.StatusNotModified {
+		return fmt.Errorf("%w: the body is %d bytes, its Content-Length %d", ErrShortBody, n, rw.appLen)
 	}
 	rw.bodyLen = n
+	return nil
 }
 
 // sendHeader applies the stored status and headers to rw.w and calls its

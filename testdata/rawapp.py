@@ -612,6 +612,16 @@ def r_list_bad_item(environ, start_response):
     return (b"ok", None) if _q(environ).get("tuple") else [b"ok", "not bytes"]
 
 
+def r_list_short(environ, start_response):
+    """A list (or ?tuple=1, or ?big=1 for a first block larger than the
+    server's buffer) body shorter than the Content-Length the app declares:
+    known in full before anything goes out, so a clean 500."""
+    q = _q(environ)
+    blocks = [b"x" * 40000, b"y" * 10] if q.get("big") else [b"only ten b"]
+    start_response("200 OK", TEXT + [("Content-Length", "50000" if q.get("big") else "100")])
+    return tuple(blocks) if q.get("tuple") else blocks
+
+
 def r_list_tail(environ, start_response):
     """A list body whose first block is larger than the server's 32 KiB
     buffer (it goes out alone) and whose small last block comes with the
@@ -847,6 +857,7 @@ ROUTES = {
     "/list_body": r_list_body,
     "/list_bad_item": r_list_bad_item,
     "/list_tail": r_list_tail,
+    "/list_short": r_list_short,
     "/no_body_status": r_no_body_status,
     "/write_stream": r_write_stream,
     "/write_gone": r_write_gone,
