@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -337,6 +338,34 @@ func TestWSGIErrorsToLogger(t *testing.T) {
 	}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("wsgi.errors lines logged: %q, want %q; the log:\n%s", got, want, rec.Text())
+	}
+}
+
+// TestWSGIErrorsLevels: a line the app's logging wrote to wsgi.errors is
+// logged at the level the line names; one that names none at ERROR.
+func TestWSGIErrorsLevels(t *testing.T) {
+	srv, rec := rawServer(t)
+	get(t, srv.URL+"/errors_logging")
+	want := map[string]slog.Level{
+		"DEBUG:rawapp.levels:a debug record":      slog.LevelDebug,
+		"INFO:rawapp.levels:an info record":       slog.LevelInfo,
+		"WARNING:rawapp.levels:a warning record":  slog.LevelWarn,
+		"ERROR:rawapp.levels:an error record":     slog.LevelError,
+		"ERROR:rawapp.levels:an exception record": slog.LevelError,
+		"a bare line": slog.LevelError,
+	}
+	rec.waitLog(t, "a bare line")
+	got := map[string]slog.Level{}
+	for _, r := range rec.Records() {
+		if r.Msg == "wsgi.errors" {
+			line, _, _ := strings.Cut(r.Attrs["text"], "\n")
+			got[line] = r.Level
+		}
+	}
+	for line, level := range want {
+		if l, ok := got[line]; !ok || l != level {
+			t.Errorf("%q: logged %v (%v), want at %v; the log:\n%s", line, l, ok, level, rec.Text())
+		}
 	}
 }
 

@@ -166,8 +166,8 @@ func gowsgiLog(app C.uintptr_t, msg *C.char, n C.Py_ssize_t) {
 			fmt.Fprintf(os.Stderr, "gowsgi: the wsgi.errors logger panicked: %v\n", p)
 		}
 	}()
-	a.log.LogAttrs(context.Background(), slog.LevelError, "wsgi.errors",
-		slog.String("text", C.GoStringN(msg, C.int(n))))
+	text := C.GoStringN(msg, C.int(n))
+	a.log.LogAttrs(context.Background(), errorsLevel(text), "wsgi.errors", slog.String("text", text))
 }
 
 // errCallbackPanic is what a callback that panicked reports; Run panics

@@ -149,6 +149,28 @@ def r_errors(environ, start_response):
     return _text(start_response, "logged\n")
 
 
+def r_errors_logging(environ, start_response):
+    """The app's logging, with logging's default format, writes to
+    wsgi.errors: one record at each level, and a traceback."""
+    import logging
+    log = logging.getLogger("rawapp.levels")
+    log.propagate = False
+    handler = logging.StreamHandler(environ["wsgi.errors"])
+    handler.setFormatter(logging.Formatter(logging.BASIC_FORMAT))
+    log.handlers = [handler]
+    log.setLevel(logging.DEBUG)
+    log.debug("a debug record")
+    log.info("an info record")
+    log.warning("a warning record")
+    log.error("an error record")
+    try:
+        1 / 0
+    except ZeroDivisionError:
+        log.exception("an exception record")
+    environ["wsgi.errors"].write("a bare line\n")
+    return _text(start_response, "logged\n")
+
+
 # ---- file_wrapper ----
 
 def r_file(environ, start_response):
@@ -815,6 +837,7 @@ ROUTES = {
     "/input": r_input,
     "/expect": r_expect,
     "/errors": r_errors,
+    "/errors_logging": r_errors_logging,
     "/file": r_file,
     "/file_bytesio": r_file_bytesio,
     "/bad_status": r_bad_status,
