@@ -29,6 +29,8 @@ type App struct {
 	slots chan *slot // the free slots: at most opt.threads requests in Python
 	procs *procs     // the worker processes, with WithProcesses; else nil
 
+	metrics metrics // what the prometheus.Collector reports
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -131,6 +133,15 @@ var prereadPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); retu
 // RequestLimits or WithMaxRequestBody is answered 414, 431 or 413 before
 // the app runs.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.observed() {
+		a.serveObserved(w, r)
+		return
+	}
+	a.serveHTTP(w, r)
+}
+
+// serveHTTP is ServeHTTP without the accounting.
+func (a *App) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.checkHead(w, r) || a.capBody(w, r) {
 		return
 	}
@@ -253,6 +264,11 @@ func (a *App) acquire(ctx context.Context) (*slot, int) {
 	default:
 		t := time.NewTimer(a.opt.queueTimeout)
 		defer t.Stop()
+		a.metrics.slotWaiting.Add(1)
+		defer func(t0 time.Time) {
+			a.metrics.slotWaiting.Add(-1)
+			a.metrics.slotWaited.Add(int64(time.Since(t0)))
+		}(time.Now())
 		select {
 		case s = <-a.slots:
 		case <-t.C:

@@ -80,6 +80,7 @@ void gw_input_end(PyObject *input);
 int gw_types_ready(void);
 char *gw_format_exception(Py_ssize_t *len);
 void gw_acquire(void);
+int gw_thread_states(void); /* interp.c: OS threads with a thread state of ours */
 void gw_release(void);
 
 /* Go callbacks (exported from callbacks.go); always called without the GIL. */

@@ -8,6 +8,14 @@
  * PyGILState also knows, so extensions calling PyGILState_Ensure nest. */
 static __thread PyThreadState *tls_ts;
 
+/* How many OS threads have one (for metrics). */
+static int thread_states;
+
+int gw_thread_states(void)
+{
+	return __atomic_load_n(&thread_states, __ATOMIC_RELAXED);
+}
+
 /* The thread state of the thread that ran Py_InitializeFromConfig; the
  * same thread finalizes with it. */
 static PyThreadState *main_ts;
@@ -27,6 +35,7 @@ void gw_acquire(void)
 	 * and takes the GIL. Its count stays at one, so nothing frees it. */
 	PyGILState_Ensure();
 	tls_ts = PyThreadState_Get();
+	__atomic_add_fetch(&thread_states, 1, __ATOMIC_RELAXED);
 }
 
 void gw_release(void)
