@@ -169,3 +169,35 @@ char *gw_format_exception(Py_ssize_t *len)
 	Py_XDECREF(tb);
 	return out;
 }
+
+/* gw_dump_stacks takes the GIL, formats every Python thread's stack
+ * (_gowsgi.dump_stacks) and gives the GIL back before returning: the text
+ * is written out with the GIL released. *out is malloc'd UTF-8: the
+ * stacks when it returns 0, a traceback when -1. */
+int gw_dump_stacks(char **out, Py_ssize_t *len)
+{
+	int rc = -1;
+	gw_acquire();
+	PyObject *f = PyObject_GetAttrString(gw_bootstrap, "dump_stacks");
+	PyObject *text = f ? PyObject_CallObject(f, NULL) : NULL;
+	Py_XDECREF(f);
+	const char *s = NULL;
+	Py_ssize_t n = 0;
+	if (text != NULL)
+		s = PyUnicode_AsUTF8AndSize(text, &n);
+	if (s == NULL) {
+		*out = gw_format_exception(len);
+	} else {
+		*out = malloc(n + 1);
+		if (*out != NULL) {
+			memcpy(*out, s, n + 1);
+			*len = n;
+			rc = 0;
+		} else {
+			*len = 0;
+		}
+	}
+	Py_XDECREF(text);
+	gw_release();
+	return rc;
+}
