@@ -164,11 +164,12 @@ func (a *App) serveObserved(w http.ResponseWriter, r *http.Request) {
 		if status == 0 && done && r.Context().Err() == nil {
 			status = http.StatusOK // net/http's answer to a handler that wrote nothing
 		}
-		e := Access{Request: r, Start: start, Duration: time.Since(start), Status: status, Bytes: rc.bytes,
+		e := &rc.access // pooled with the recorder: no allocation
+		*e = Access{Request: r, Start: start, Duration: time.Since(start), Status: status, Bytes: rc.bytes,
 			Header: w.Header(), Aborted: !done, app: a}
-		a.metrics.end(&e)
+		a.metrics.end(e)
 		for _, f := range a.opt.access {
-			f(&e)
+			f(e)
 		}
 		*rc = recorder{}
 		accessPool.Put(rc)
@@ -186,6 +187,7 @@ type recorder struct {
 	w      http.ResponseWriter
 	status int
 	bytes  int64
+	access Access // the request's, once it is done
 }
 
 // Header returns the connection's header map.
