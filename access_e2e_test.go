@@ -297,3 +297,103 @@ func equalCounts(a, b map[string]float64) bool {
 	}
 	return true
 }
+
+// TestMetricsWorkers checks the worker processes' metrics: a crash is one
+// restart and its 502 is counted, a recycle (WithMaxRequests) one recycle.
+func TestMetricsWorkers(t *testing.T) {
+	app, url, _ := procServer(t, 1, wsgi.WithMaxRequests(3))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(app)
+	if resp, _ := get(t, url+"/crash"); resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("crash: %s", resp.Status)
+	}
+	waitMetric(t, reg, "gowsgi_worker_restarts_total", 1)
+	for i := 0; i < 3; i++ {
+		waitServing(t, url+"/pid")
+	}
+	waitMetric(t, reg, "gowsgi_worker_recycles_total", 1)
+	fams := gather(t, reg)
+	var bad float64
+	for _, m := range fams["gowsgi_requests_total"].GetMetric() {
+		if label(m, "status") == "5xx" {
+			bad += m.GetCounter().GetValue()
+		}
+	}
+	if bad != 1 {
+		t.Errorf("%v requests answered 5xx, want the crash's 502 alone", bad)
+	}
+}
+
+// waitServing GETs url until it answers 200.
+func waitServing(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if resp, _ := get(t, url); resp.StatusCode == 200 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not answer 200", url)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitMetric waits until the single metric of family name reaches want.
+func waitMetric(t *testing.T, g prometheus.Gatherer, name string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var v float64
+		if f := gather(t, g)[name]; f != nil && len(f.GetMetric()) > 0 {
+			v = f.GetMetric()[0].GetCounter().GetValue()
+		}
+		if v == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v, want %v", name, v, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestDumpStacks: a request asleep in Python shows in App.DumpStacks,
+// while the app goes on serving.
+func TestDumpStacks(t *testing.T) {
+	app, _ := loadApp(t, "rawapp:app")
+	srv := serve(t, app)
+	if testProcesses > 0 {
+		var b strings.Builder
+		if err := app.DumpStacks(&b); err == nil || !strings.Contains(err.Error(), "worker processes") {
+			t.Errorf("DumpStacks with worker processes: %v", err)
+		}
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := client.Get(srv.URL + "/sleep?t=3")
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	var stacks string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var b strings.Builder
+		if err := app.DumpStacks(&b); err != nil {
+			t.Fatal(err)
+		}
+		stacks = b.String()
+		if strings.Contains(stacks, "in r_sleep") {
+			break
+		}
+	}
+	if !strings.Contains(stacks, "in r_sleep") || !strings.Contains(stacks, "rawapp.py") || !strings.Contains(stacks, "Thread ") {
+		t.Errorf("DumpStacks while a request sleeps:\n%s", stacks)
+	}
+	if resp, body := get(t, srv.URL+"/head"); resp.StatusCode != 200 || len(body) != 100 {
+		t.Errorf("GET /head while one sleeps: %s", resp.Status)
+	}
+	<-done
+}
