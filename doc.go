@@ -31,4 +31,16 @@
 // recycled (WithMaxRequests, WithMaxWorkerMemory) and the app reloaded
 // (App.Reload) by starting replacements first and draining the old ones,
 // and workers die with the App's process.
+//
+// # Seeing what it does
+//
+// WithAccessLog logs one structured record a request through slog, and
+// WithAccessFunc hands each request's Access (the status and body bytes
+// really sent, gowsgi's own answers included, the duration, whether it was
+// cut off) to a function of the program's. An *App is a
+// prometheus.Collector: registering it starts the counting of requests
+// (by method and status class, with a duration histogram), and its
+// scrapes report the scheduler's state or the worker processes'.
+// App.DumpStacks writes every Python thread's traceback. An App with no
+// access function and never registered does none of this accounting.
 package wsgi
