@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -305,5 +306,44 @@ func TestCLIMetrics(t *testing.T) {
 			}
 			<-done
 		})
+	}
+}
+
+// TestCLIAccessLogReopen: after the log is moved away (rotation), SIGUSR1
+// makes the next lines go to a new file at the path.
+func TestCLIAccessLogReopen(t *testing.T) {
+	addr := freePort(t)
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "access.log")
+	p := startGowsgi(t, nil, "--bind", addr, "--chdir", appDir, "--access-logfile", logFile, "app:app")
+	c := &http.Client{Timeout: 20 * time.Second}
+	base := "http://" + addr
+	waitReady(t, p, c, base+"/")
+	send(t, c, "GET", base+"/before-rotation", "", nil)
+	waitLines(t, func() string { b, _ := os.ReadFile(logFile); return string(b) }, "/before-rotation", 1)
+	rotated := filepath.Join(dir, "access.log.1")
+	if err := os.Rename(logFile, rotated); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	// The reopen is asynchronous: send until a line lands in the new file.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		send(t, c, "GET", base+"/after-rotation", "", nil)
+		if b, _ := os.ReadFile(logFile); strings.Contains(string(b), "/after-rotation") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line in the reopened log; output:\n%s", p.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if b, _ := os.ReadFile(rotated); !strings.Contains(string(b), "/before-rotation") {
+		t.Errorf("the rotated file lost its line: %q", b)
+	}
+	if p.exited() {
+		t.Errorf("gowsgi exited on SIGUSR1")
 	}
 }
