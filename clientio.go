@@ -213,9 +213,6 @@ func (c *clientIO) ReadFrom(r io.Reader) (int64, error) {
 // Unwrap gives [http.ResponseController] the ResponseWriter underneath.
 func (c *clientIO) Unwrap() http.ResponseWriter { return c.w }
 
-// writerOnly hides a ResponseWriter's ReadFrom from io.Copy.
-type writerOnly struct{ io.Writer }
-
 // A bodyReader is a request body whose reads have the clientIO's read
 // deadline.
 type bodyReader struct {

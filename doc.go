@@ -43,4 +43,16 @@
 // Retry-After). X-Forwarded-For, Forwarded and X-Forwarded-Proto set
 // REMOTE_ADDR and wsgi.url_scheme only from the peers WithTrustedProxies
 // names (127.0.0.1 and ::1 by default, as gunicorn's, and unix sockets).
+//
+// # Seeing what it does
+//
+// WithAccessLog logs one structured record a request through slog, and
+// WithAccessFunc hands each request's Access (the status and body bytes
+// really sent, gowsgi's own answers included, the duration, whether it was
+// cut off) to a function of the program's. An *App is a
+// prometheus.Collector: registering it starts the counting of requests
+// (by method and status class, with a duration histogram), and its
+// scrapes report the scheduler's state or the worker processes'.
+// App.DumpStacks writes every Python thread's traceback. An App with no
+// access function and never registered does none of this accounting.
 package wsgi

@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"os"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gowsgi/wsgi"
 )
 
@@ -149,4 +151,70 @@ func ExampleWithEnviron_refused() {
 	// Output:
 	// level=ERROR msg="WSGI environ refused" method=GET uri=/ err="wsgi: EnvironFunc may not set \"HTTP_X_USER\": HTTP_ keys are request headers and setting one would spoof it; use a key of your own like \"myapp.x_user\""
 	// 500 Internal Server Error
+}
+
+// WithAccessLog logs a record for each request once its response is done,
+// with the status and body bytes really sent.
+func ExampleWithAccessLog() {
+	// A logger without times and durations, so that this example's
+	// output is stable.
+	access := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == "duration" {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	app, err := wsgi.New("hello:app", wsgi.WithPythonPath("testdata"), wsgi.WithAccessLog(access))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.Close(context.Background())
+	srv := httptest.NewServer(app)
+
+	req, _ := http.NewRequest("GET", srv.URL+"/users/42?tab=posts", nil)
+	req.Header.Set("User-Agent", "example/1.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	srv.Close() // waits for the handler, so the record is out
+	// Output:
+	// level=INFO msg=request method=GET uri="/users/42?tab=posts" proto=HTTP/1.1 status=200 bytes=37 remote=127.0.0.1 user_agent=example/1.0
+}
+
+// An App is a prometheus.Collector: registering it starts the counting.
+func ExampleApp_metrics() {
+	app, err := wsgi.New("hello:app", wsgi.WithPythonPath("testdata"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.Close(context.Background())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(app)
+	srv := httptest.NewServer(app)
+	for i := 0; i < 3; i++ {
+		resp, err := http.Get(srv.URL + "/")
+		if err != nil {
+			log.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	srv.Close() // waits for the handlers, so all three are counted
+
+	fams, err := reg.Gather()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == "gowsgi_requests_total" {
+			for _, m := range f.GetMetric() {
+				fmt.Println(m.GetLabel()[0].GetValue(), m.GetLabel()[1].GetValue(), m.GetCounter().GetValue())
+			}
+		}
+	}
+	// Output: GET 2xx 3
 }

@@ -124,7 +124,7 @@ func (a *App) capBody(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	if r.ContentLength < 0 {
-		r.Body = http.MaxBytesReader(w, r.Body, n)
+		r.Body = http.MaxBytesReader(connWriter(w), r.Body, n)
 	}
 	return false
 }

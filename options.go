@@ -33,6 +33,8 @@ type options struct {
 	maxRequests       int
 	maxRequestsJitter int
 	maxWorkerMemory   int64
+
+	access []func(*Access) // WithAccessFunc, WithAccessLog
 }
 
 // DefaultThreads is the most requests an App runs in Python at once unless

@@ -41,6 +41,10 @@ type procs struct {
 	n        int           // workers in a generation; reloadMu held
 	turn     atomic.Uint32 // where pick begins
 
+	// For metrics: workers that died while serving (and were replaced),
+	// and workers recycled (WithMaxRequests, WithMaxWorkerMemory).
+	deaths, recycles atomic.Int64
+
 	mu          sync.Mutex
 	ready       chan struct{} // closed, and replaced, when a worker starts serving
 	closed      bool
@@ -403,6 +407,7 @@ func (p *procs) keep(pl *place) {
 		} else {
 			fails++
 		}
+		p.deaths.Add(1)
 		p.a.log.Error("gowsgi: worker process died; starting another", "pid", wk.pid, "err", wk.exitErr,
 			"served", wk.served.Load())
 		for {
@@ -457,6 +462,7 @@ func sleep(d time.Duration, stop <-chan struct{}) bool {
 // takes new requests once it serves; then wk drains and stops.
 func (p *procs) recycle(wk *worker, why string) {
 	wk.retireOnce.Do(func() {
+		p.recycles.Add(1)
 		go func() {
 			p.a.log.Info("gowsgi: recycling worker process", "pid", wk.pid, "why", why,
 				"served", wk.served.Load())

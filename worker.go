@@ -68,7 +68,7 @@ func runWorker(config string) int {
 	// PR_SET_PDEATHSIG): a Ctrl-C on the terminal or systemd's SIGTERM to
 	// the whole unit reaches the worker too, and must not cut its requests
 	// while the App drains them.
-	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU)
+	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGUSR1)
 	f3 := os.NewFile(3, "gowsgi-control")
 	ctl, err := wire.FileConn(f3) // a close-on-exec copy
 	f3.Close()                    // or the app's own children would inherit it

@@ -30,6 +30,7 @@ type App struct {
 	procs *procs     // the worker processes, with WithProcesses; else nil
 
 	queueState
+	metrics metrics // what the prometheus.Collector reports
 
 	mu     sync.Mutex
 	closed bool
@@ -133,6 +134,15 @@ var prereadPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); retu
 // RequestLimits or WithMaxRequestBody is answered 414, 431 or 413 before
 // the app runs, and one past WithMaxQueue 503.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.observed() {
+		a.serveObserved(w, r)
+		return
+	}
+	a.serveHTTP(w, r)
+}
+
+// serveHTTP is ServeHTTP without the accounting.
+func (a *App) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.checkHead(w, r) || a.capBody(w, r) || !a.admit(w) {
 		return
 	}
@@ -272,6 +282,11 @@ func (a *App) acquire(ctx context.Context) (*slot, int) {
 	default:
 		t := time.NewTimer(a.opt.queueTimeout)
 		defer t.Stop()
+		a.metrics.slotWaiting.Add(1)
+		defer func(t0 time.Time) {
+			a.metrics.slotWaiting.Add(-1)
+			a.metrics.slotWaited.Add(int64(time.Since(t0)))
+		}(time.Now())
 		select {
 		case s = <-a.slots:
 		case <-t.C:

@@ -152,3 +152,19 @@ def load(spec):
 
 def format_exc(etype, value, tb):
     return "".join(traceback.format_exception(etype, value, tb)).rstrip("\n")
+
+
+def dump_stacks():
+    """Every Python thread's current stack but the caller's, as text:
+    what faulthandler's dump shows, without stopping anything."""
+    threads = {t.ident: t for t in threading.enumerate()}
+    me = threading.get_ident()
+    out = []
+    for ident, frame in sorted(sys._current_frames().items()):
+        if ident == me:
+            continue
+        t = threads.get(ident)
+        name = "%s%s" % (t.name, ", daemon" if t.daemon else "") if t else "not a threading.Thread"
+        out.append("Thread %d (%s), most recent call last:\n%s" % (
+            ident, name, "".join(traceback.format_stack(frame))))
+    return "\n".join(out)

@@ -109,6 +109,10 @@ type gate struct {
 	gil      func() int   // the GIL's flag: 1 held, 0 free, -1 unknown (gilLocked)
 	switches func() int64 // the GIL's hand-offs between threads so far (gilSwitches)
 
+	// Requests that waited at the gate so far, and their time waiting
+	// in ns: for metrics.
+	waits, waited atomic.Int64
+
 	logged   int       // the limit last logged
 	loggedAt time.Time // when
 }
@@ -174,7 +178,10 @@ func (g *gate) enter(w *waiter, fixed bool) (measure bool) {
 	g.queue = append(g.queue, w)
 	g.watch()
 	g.mu.Unlock()
+	t0 := time.Now()
 	<-w.ready
+	g.waited.Add(int64(time.Since(t0)))
+	g.waits.Add(1)
 	return true
 }
 
@@ -321,6 +328,9 @@ type GateState struct {
 	Limit   int // how many requests may be in Python at once, as adapted to the app
 	Running int // requests in Python now
 	Waiting int // requests waiting for their turn
+
+	Waits  int64         // requests that have waited for their turn so far
+	Waited time.Duration // their time waiting, in all
 }
 
 // Gate reports the gate's current state.
@@ -329,7 +339,8 @@ func Gate() GateState { return entry.state() }
 func (g *gate) state() GateState {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return GateState{Limit: g.limit, Running: g.running, Waiting: len(g.queue)}
+	return GateState{Limit: g.limit, Running: g.running, Waiting: len(g.queue),
+		Waits: g.waits.Load(), Waited: time.Duration(g.waited.Load())}
 }
 
 // limitLog is where the gate logs its limit, at debug level, at most once
@@ -359,3 +370,7 @@ func gilLocked() int { return int(C.gw_gil_locked()) }
 // gilSwitches reports how many times the GIL has passed from one thread to
 // another, or -1 for a layout gil.c does not know.
 func gilSwitches() int64 { return int64(C.gw_gil_switches()) }
+
+// ThreadStates reports how many OS threads have a Python thread state made
+// for requests (each keeps one for its life).
+func ThreadStates() int { return int(C.gw_thread_states()) }

@@ -80,7 +80,9 @@ PyObject *gw_input_new(const char *body, Py_ssize_t len, int stream, uintptr_t c
 void gw_input_end(PyObject *input);
 int gw_types_ready(void);
 char *gw_format_exception(Py_ssize_t *len);
+int gw_dump_stacks(char **out, Py_ssize_t *len);
 void gw_acquire(void);
+int gw_thread_states(void); /* interp.c: OS threads with a thread state of ours */
 void gw_release(void);
 
 /* Go callbacks (exported from callbacks.go); always called without the GIL. */

@@ -8,6 +8,14 @@
  * PyGILState also knows, so extensions calling PyGILState_Ensure nest. */
 static __thread PyThreadState *tls_ts;
 
+/* How many OS threads have one (for metrics). */
+static int thread_states;
+
+int gw_thread_states(void)
+{
+	return __atomic_load_n(&thread_states, __ATOMIC_RELAXED);
+}
+
 /* The thread state of the thread that ran Py_InitializeFromConfig; the
  * same thread finalizes with it. */
 static PyThreadState *main_ts;
@@ -27,6 +35,7 @@ void gw_acquire(void)
 	 * and takes the GIL. Its count stays at one, so nothing frees it. */
 	PyGILState_Ensure();
 	tls_ts = PyThreadState_Get();
+	__atomic_add_fetch(&thread_states, 1, __ATOMIC_RELAXED);
 }
 
 void gw_release(void)
@@ -159,4 +168,36 @@ char *gw_format_exception(Py_ssize_t *len)
 	Py_XDECREF(value);
 	Py_XDECREF(tb);
 	return out;
+}
+
+/* gw_dump_stacks takes the GIL, formats every Python thread's stack
+ * (_gowsgi.dump_stacks) and gives the GIL back before returning: the text
+ * is written out with the GIL released. *out is malloc'd UTF-8: the
+ * stacks when it returns 0, a traceback when -1. */
+int gw_dump_stacks(char **out, Py_ssize_t *len)
+{
+	int rc = -1;
+	gw_acquire();
+	PyObject *f = PyObject_GetAttrString(gw_bootstrap, "dump_stacks");
+	PyObject *text = f ? PyObject_CallObject(f, NULL) : NULL;
+	Py_XDECREF(f);
+	const char *s = NULL;
+	Py_ssize_t n = 0;
+	if (text != NULL)
+		s = PyUnicode_AsUTF8AndSize(text, &n);
+	if (s == NULL) {
+		*out = gw_format_exception(len);
+	} else {
+		*out = malloc(n + 1);
+		if (*out != NULL) {
+			memcpy(*out, s, n + 1);
+			*len = n;
+			rc = 0;
+		} else {
+			*len = 0;
+		}
+	}
+	Py_XDECREF(text);
+	gw_release();
+	return rc;
 }

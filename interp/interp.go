@@ -220,3 +220,24 @@ func venvVersion(cfg string) string {
 	}
 	return ""
 }
+
+// Stacks returns every Python thread's current stack (sys._current_frames,
+// with threading's names), but the caller's own: where each request and
+// each of the app's threads is now. It takes the GIL like a request, for
+// as long as the formatting takes, and nothing else stops.
+func Stacks() (string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if state != 1 {
+		return "", errors.New("interp: Python is not running")
+	}
+	var out *C.char
+	var n C.Py_ssize_t
+	if C.gw_dump_stacks(&out, &n) != 0 {
+		return "", fmt.Errorf("interp: formatting the stacks: %s", takeErrorN(out, n))
+	}
+	if out == nil {
+		return "", errors.New("interp: formatting the stacks: out of memory")
+	}
+	return takeErrorN(out, n), nil
+}

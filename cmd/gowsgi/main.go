@@ -58,6 +58,9 @@ type config struct {
 	maxMemMiB  int64
 	certFile   string
 	keyFile    string
+	accessFile string
+	accessFmt  string
+	metrics    string
 	spec       string
 
 	workerClass   string
@@ -168,6 +171,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fs.Usage()
 		return nil, fmt.Errorf("want one app spec like app:app (or wsgi_app in --config), got %d arguments", fs.NArg())
 	}
+	if _, err := parseAccessFormat(cfg.accessFmt); err != nil {
+		return nil, err
+	}
 	if (cfg.certFile == "") != (cfg.keyFile == "") {
 		return nil, errors.New("--certfile and --keyfile go together")
 	}
@@ -244,6 +250,9 @@ func newFlagSet(cfg *config, stderr io.Writer) *pflag.FlagSet {
 		}
 		return pflag.NormalizedName(name)
 	})
+	fs.StringVar(&cfg.accessFile, "access-logfile", "", "write an access log line a request to this file (- is stdout; default none)")
+	fs.StringVar(&cfg.accessFmt, "access-logformat", defaultAccessFormat, "the access log's line, with gunicorn's atoms")
+	fs.StringVar(&cfg.metrics, "metrics-bind", "", "serve Prometheus /metrics, /debug/pprof/ and /debug/pystacks on this address (HOST:PORT or unix:PATH), never on --bind's")
 	fs.StringVar(&cfg.certFile, "certfile", "", "TLS certificate file (serves HTTPS and HTTP/2)")
 	fs.StringVar(&cfg.keyFile, "keyfile", "", "TLS key file")
 	fs.Usage = func() {
@@ -305,11 +314,37 @@ func run(cfg *config) error {
 	if err := switchUser(cfg, listeners); err != nil {
 		return err
 	}
-	app, err := wsgi.New(cfg.spec, cfg.appOptions(logger)...)
+	var access *accessLog
+	if cfg.accessFile != "" {
+		if access, err = openAccessLog(cfg.accessFile, cfg.accessFmt); err != nil {
+			return err
+		}
+		defer access.Close()
+	}
+	var metricsLn []net.Listener
+	if cfg.metrics != "" {
+		// Before the app loads, so a port taken fails at once.
+		if metricsLn, err = listenAll([]string{cfg.metrics}, listenOptions{umask: uint32(cfg.umask), backlog: cfg.backlog}); err != nil {
+			return fmt.Errorf("--metrics-bind: %w", err)
+		}
+		defer removeSockets(metricsLn)
+	}
+	opts := cfg.appOptions(logger)
+	if access != nil {
+		opts = append(opts, wsgi.WithAccessFunc(access.log))
+	}
+	app, err := wsgi.New(cfg.spec, opts...)
 	if err != nil {
 		return err
 	}
-	go control(app, logger)
+	go control(app, access, logger)
+	if metricsLn != nil {
+		msrv, err := serveMetrics(metricsLn[0], app, logger)
+		if err != nil {
+			return err
+		}
+		defer msrv.Close()
+	}
 	srv := &http.Server{
 		Handler:           app, // no ServeMux: the app sees the path as sent
 		ReadHeaderTimeout: 30 * time.Second,
@@ -439,12 +474,23 @@ func (cfg *config) processes() bool {
 
 // control acts on the signals gunicorn's users know: SIGHUP reloads the
 // app (new workers, then the old ones drain), SIGTTIN and SIGTTOU add or
-// remove a worker. An app in this process can do neither: the signal is
+// remove a worker, SIGUSR1 reopens the access log. An app in this
+// process can neither reload nor resize: HUP, TTIN and TTOU are then
 // logged and ignored rather than ending the server.
-func control(app *wsgi.App, logger *slog.Logger) {
+func control(app *wsgi.App, access *accessLog, logger *slog.Logger) {
 	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU)
+	signal.Notify(ch, syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGUSR1)
 	for sig := range ch {
+		if sig == syscall.SIGUSR1 {
+			// Log rotation, as gunicorn's USR1: the access log is
+			// opened again at its path.
+			if access != nil {
+				if err := access.Reopen(); err != nil {
+					logger.Error("SIGUSR1: reopening the access log failed", "err", err)
+				}
+			}
+			continue
+		}
 		if app.Processes() == 0 {
 			logger.Warn("signal ignored: reloading and resizing need worker processes (--workers 2 or more)", "signal", sig)
 			continue

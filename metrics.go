@@ -1,0 +1,209 @@
+package wsgi
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gowsgi/wsgi/interp"
+)
+
+// The methods counted under their own name; any other is "other", so a
+// client cannot grow the label set.
+var metricMethods = [...]string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, "other",
+}
+
+// The status classes: "1xx" to "5xx", and "none" for a request answered
+// nothing (the client went away first).
+var metricClasses = [...]string{"none", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+func methodIndex(m string) int {
+	for i, name := range metricMethods[:len(metricMethods)-1] {
+		if m == name {
+			return i
+		}
+	}
+	return len(metricMethods) - 1
+}
+
+func classIndex(status int) int {
+	if status < 100 || status > 599 {
+		return 0
+	}
+	return status / 100
+}
+
+// metrics is what an App counts for its prometheus.Collector.
+type metrics struct {
+	on atomic.Bool // set once the App is described or collected: requests are counted from then
+
+	once     sync.Once
+	duration prometheus.Histogram
+
+	requests [len(metricMethods)][len(metricClasses)]atomic.Int64
+	bytes    atomic.Int64
+	aborted  atomic.Int64
+	inFlight atomic.Int64
+
+	// Requests waiting for a free slot (WithThreads) now, and the time
+	// those that waited spent waiting, in ns.
+	slotWaiting, slotWaited atomic.Int64
+}
+
+// init makes the histogram, the first time the metrics are used.
+func (m *metrics) init() {
+	m.once.Do(func() {
+		m.duration = prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "gowsgi_request_duration_seconds",
+			Help:    "Time from when the App got a request to the end of its response.",
+			Buckets: prometheus.DefBuckets,
+		})
+	})
+}
+
+// begin counts a request in flight.
+func (m *metrics) begin() { m.inFlight.Add(1) }
+
+// end counts a request answered.
+func (m *metrics) end(e *Access) {
+	m.inFlight.Add(-1)
+	if !m.on.Load() {
+		return
+	}
+	m.requests[methodIndex(e.Request.Method)][classIndex(e.Status)].Add(1)
+	m.bytes.Add(e.Bytes)
+	if e.Aborted {
+		m.aborted.Add(1)
+	}
+	m.duration.Observe(e.Duration.Seconds())
+}
+
+var (
+	descRequests = prometheus.NewDesc("gowsgi_requests_total",
+		"Requests answered, by method (other for an unusual one) and status class (none: the client left before an answer).",
+		[]string{"method", "status"}, nil)
+	descBytes = prometheus.NewDesc("gowsgi_response_body_bytes_total",
+		"Response body bytes handed to the connections.", nil, nil)
+	descAborted = prometheus.NewDesc("gowsgi_requests_aborted_total",
+		"Responses cut off: the connection was closed before their end.", nil, nil)
+	descInFlight = prometheus.NewDesc("gowsgi_requests_in_flight",
+		"Requests the App is serving now, waiting ones included.", nil, nil)
+	descSlotWaiting = prometheus.NewDesc("gowsgi_requests_waiting_thread",
+		"Requests waiting now for one of the App's threads (WithThreads).", nil, nil)
+	descSlotWaited = prometheus.NewDesc("gowsgi_thread_wait_seconds_total",
+		"Time requests have waited for one of the App's threads, in all.", nil, nil)
+	descThreads = prometheus.NewDesc("gowsgi_threads",
+		"The most requests the App runs in Python at once (WithThreads).", nil, nil)
+
+	descGateLimit = prometheus.NewDesc("gowsgi_python_limit",
+		"How many requests the scheduler lets run in Python at once now, as adapted to the app.", nil, nil)
+	descGateRunning = prometheus.NewDesc("gowsgi_python_running",
+		"Requests running in Python now.", nil, nil)
+	descGateWaiting = prometheus.NewDesc("gowsgi_python_waiting",
+		"Requests waiting now for the scheduler to let them into Python.", nil, nil)
+	descGateWaits = prometheus.NewDesc("gowsgi_python_waits_total",
+		"Requests that waited for the scheduler to let them into Python.", nil, nil)
+	descGateWaited = prometheus.NewDesc("gowsgi_python_wait_seconds_total",
+		"Time requests have waited for the scheduler to let them into Python, in all.", nil, nil)
+	descThreadStates = prometheus.NewDesc("gowsgi_python_threads",
+		"OS threads with a Python thread state for requests.", nil, nil)
+
+	descWorkers = prometheus.NewDesc("gowsgi_workers",
+		"Worker processes the App runs (WithProcesses).", nil, nil)
+	descDeaths = prometheus.NewDesc("gowsgi_worker_restarts_total",
+		"Worker processes that died and were replaced.", nil, nil)
+	descRecycles = prometheus.NewDesc("gowsgi_worker_recycles_total",
+		"Worker processes recycled (WithMaxRequests, WithMaxWorkerMemory).", nil, nil)
+	descWorkerRSS = prometheus.NewDesc("gowsgi_worker_resident_memory_bytes",
+		"Resident memory of each live worker process.", []string{"pid"}, nil)
+	descWorkerInFlight = prometheus.NewDesc("gowsgi_worker_requests_in_flight",
+		"Requests in flight on each live worker process.", []string{"pid"}, nil)
+)
+
+// Describe sends the descriptions of the App's metrics
+// (prometheus.Collector). Registering the App, which describes it, starts
+// the counting of requests: an App never registered counts none and pays
+// nothing for them. One registry takes one App; to register several, give
+// each its labels with prometheus.WrapRegistererWith.
+func (a *App) Describe(ch chan<- *prometheus.Desc) {
+	a.metrics.init()
+	a.metrics.on.Store(true)
+	for _, d := range []*prometheus.Desc{descRequests, descBytes, descAborted, descInFlight, descSlotWaiting,
+		descSlotWaited, descThreads} {
+		ch <- d
+	}
+	a.metrics.duration.Describe(ch)
+	if a.procs != nil {
+		for _, d := range []*prometheus.Desc{descWorkers, descDeaths, descRecycles, descWorkerRSS, descWorkerInFlight} {
+			ch <- d
+		}
+		return
+	}
+	for _, d := range []*prometheus.Desc{descGateLimit, descGateRunning, descGateWaiting, descGateWaits,
+		descGateWaited, descThreadStates} {
+		ch <- d
+	}
+}
+
+// Collect sends the App's metrics (prometheus.Collector): requests
+// answered by method and status class, their duration, the requests in
+// flight and waiting, and either the scheduler's state (an app in this
+// process; the interpreter is the process's, shared by its Apps) or the
+// worker processes' (WithProcesses).
+func (a *App) Collect(ch chan<- prometheus.Metric) {
+	m := &a.metrics
+	m.init()
+	m.on.Store(true)
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for i, method := range metricMethods {
+		for j, class := range metricClasses {
+			if n := m.requests[i][j].Load(); n > 0 {
+				counter(descRequests, float64(n), method, class)
+			}
+		}
+	}
+	counter(descBytes, float64(m.bytes.Load()))
+	counter(descAborted, float64(m.aborted.Load()))
+	gauge(descInFlight, float64(m.inFlight.Load()))
+	gauge(descSlotWaiting, float64(m.slotWaiting.Load()))
+	counter(descSlotWaited, time.Duration(m.slotWaited.Load()).Seconds())
+	gauge(descThreads, float64(a.opt.threads))
+	m.duration.Collect(ch)
+	if p := a.procs; p != nil {
+		gauge(descWorkers, float64(a.Processes()))
+		counter(descDeaths, float64(p.deaths.Load()))
+		counter(descRecycles, float64(p.recycles.Load()))
+		p.mu.Lock()
+		live := make([]*worker, 0, len(p.live))
+		for wk := range p.live {
+			live = append(live, wk)
+		}
+		p.mu.Unlock()
+		for _, wk := range live {
+			pid := strconv.Itoa(wk.pid)
+			gauge(descWorkerRSS, float64(residentMemory(wk.pid)), pid)
+			gauge(descWorkerInFlight, float64(wk.inflight.Load()), pid)
+		}
+		return
+	}
+	g := interp.Gate()
+	gauge(descGateLimit, float64(g.Limit))
+	gauge(descGateRunning, float64(g.Running))
+	gauge(descGateWaiting, float64(g.Waiting))
+	counter(descGateWaits, float64(g.Waits))
+	counter(descGateWaited, g.Waited.Seconds())
+	gauge(descThreadStates, float64(interp.ThreadStates()))
+}
+
+var _ prometheus.Collector = (*App)(nil)
