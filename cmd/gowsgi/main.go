@@ -30,6 +30,7 @@ import (
 
 	"github.com/gowsgi/wsgi"
 	"github.com/gowsgi/wsgi/environ"
+	"github.com/gowsgi/wsgi/framing"
 )
 
 type config struct {
@@ -223,8 +224,8 @@ func run(cfg *config) error {
 				err = srv.ServeTLS(ln, "", "")
 			} else {
 				// Refuses requests whose framing a proxy could read
-				// otherwise (see framing.go).
-				err = srv.Serve(framingListener{ln})
+				// otherwise (see package framing).
+				err = srv.Serve(framing.Guard(ln))
 			}
 			if !errors.Is(err, http.ErrServerClosed) {
 				errc <- err

@@ -1,4 +1,4 @@
-package main
+package framing
 
 import (
 	"bytes"
@@ -29,11 +29,11 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// through reads stream through a framingConn, the client's bytes arriving
+// through reads stream through a conn, the client's bytes arriving
 // size bytes at a time and the reader asking for readSize at a time.
 func through(t *testing.T, stream string, size, readSize int) string {
 	t.Helper()
-	c := &framingConn{Conn: &chunkConn{data: []byte(stream), size: size}}
+	c := &conn{Conn: &chunkConn{data: []byte(stream), size: size}}
 	var out []byte
 	p := make([]byte, readSize)
 	for i := 0; ; i++ {
@@ -146,7 +146,7 @@ func (c *timeoutConn) Read(p []byte) (int, error) {
 // TestFramingConnTimeout: net/http cuts its background read short with a
 // deadline; a head held back at that moment must survive.
 func TestFramingConnTimeout(t *testing.T) {
-	c := &framingConn{Conn: &timeoutConn{parts: []string{"GET / HT", "", "TP/1.1\r\nHost: h\r\n\r\n"}}}
+	c := &conn{Conn: &timeoutConn{parts: []string{"GET / HT", "", "TP/1.1\r\nHost: h\r\n\r\n"}}}
 	p := make([]byte, 1)
 	if n, err := c.Read(p); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Read = %d, %v; want the timeout", n, err)
@@ -192,7 +192,7 @@ func BenchmarkFramingConn(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			var c net.Conn = &loopConn{req: req}
 			if wrap {
-				c = &framingConn{Conn: c}
+				c = &conn{Conn: c}
 			}
 			p := make([]byte, 4096)
 			b.SetBytes(int64(len(req)))
