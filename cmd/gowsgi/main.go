@@ -57,6 +57,8 @@ type config struct {
 	maxMemMiB  int64
 	certFile   string
 	keyFile    string
+	static     []string // --static URL_PREFIX=DIR
+	staticAge  seconds  // --static-max-age
 	spec       string
 }
 
@@ -117,6 +119,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		}
 		return pflag.NormalizedName(name)
 	})
+	fs.StringArrayVar(&cfg.static, "static", nil,
+		"`URL_PREFIX=DIR`: serve the files in DIR (relative to --chdir) for the paths under URL_PREFIX, in front of the app, like /static=./static (repeatable); "+
+			"a path under the prefix with no file is 404 from gowsgi and never reaches the app, a directory is 404 (no listings, no index.html), methods but GET and HEAD are 405; "+
+			"a NAME.br or NAME.gz beside NAME is sent to clients that accept it")
+	fs.Var(&cfg.staticAge, "static-max-age", "Cache-Control max-age for --static files (0: no Cache-Control; clients revalidate with ETag and Last-Modified)")
 	fs.StringVar(&cfg.certFile, "certfile", "", "TLS certificate file (serves HTTPS and HTTP/2)")
 	fs.StringVar(&cfg.keyFile, "keyfile", "", "TLS key file")
 	fs.Usage = func() {
@@ -161,6 +168,10 @@ func run(cfg *config) error {
 			return fmt.Errorf("--chdir: %w", err)
 		}
 	}
+	routes, err := parseStatic(cfg.static)
+	if err != nil {
+		return err
+	}
 	listeners, err := listenAll(cfg.binds, uint32(cfg.umask))
 	if err != nil {
 		return err
@@ -192,8 +203,12 @@ func run(cfg *config) error {
 		return err
 	}
 	go control(app, logger)
+	var handler http.Handler = app // no ServeMux: the app sees the path as sent
+	if len(routes) > 0 {
+		handler = &statics{routes: routes, maxAge: time.Duration(cfg.staticAge), next: app}
+	}
 	srv := &http.Server{
-		Handler:           app, // no ServeMux: the app sees the path as sent
+		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       time.Duration(cfg.keepAlive),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
