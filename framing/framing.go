@@ -378,7 +378,7 @@ func (c *conn) head(p []byte, skip int) int {
 // chunked reader does.
 func (c *conn) chunkLine() {
 	p := c.line
-	if i := bytes.IndexByte(p, '\r'); i != len(p)-2 {
+	if len(p) < 2 || bytes.IndexByte(p, '\r') != len(p)-2 {
 		c.st = stOff // bare LF, or a CR inside: refused
 		return
 	}
