@@ -18,6 +18,15 @@
 // App, and the GIL is released whenever Go reads from or writes to the
 // network.
 //
+// # Behind a proxy
+//
+// A program that serves an App in its own http.Server behind a proxy
+// should serve plain HTTP through package framing's listener,
+// framing.Guard(ln): it answers 400 to requests whose body framing a
+// proxy could read differently (Content-Length with Transfer-Encoding,
+// Transfer-Encoding on HTTP/1.0, obs-fold), which net/http accepts and a
+// handler cannot see. The gowsgi command does so on every plain --bind.
+//
 // # Worker processes
 //
 // With WithProcesses the App runs the app in worker processes instead,

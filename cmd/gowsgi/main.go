@@ -31,6 +31,7 @@ import (
 
 	"github.com/gowsgi/wsgi"
 	"github.com/gowsgi/wsgi/environ"
+	"github.com/gowsgi/wsgi/framing"
 )
 
 type config struct {
@@ -61,6 +62,8 @@ type config struct {
 	accessFile string
 	accessFmt  string
 	metrics    string
+	static     []string // --static URL_PREFIX=DIR
+	staticAge  seconds  // --static-max-age
 	spec       string
 
 	workerClass   string
@@ -253,6 +256,11 @@ func newFlagSet(cfg *config, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&cfg.accessFile, "access-logfile", "", "write an access log line a request to this file (- is stdout; default none)")
 	fs.StringVar(&cfg.accessFmt, "access-logformat", defaultAccessFormat, "the access log's line, with gunicorn's atoms")
 	fs.StringVar(&cfg.metrics, "metrics-bind", "", "serve Prometheus /metrics, /debug/pprof/ and /debug/pystacks on this address (HOST:PORT or unix:PATH), never on --bind's")
+	fs.StringArrayVar(&cfg.static, "static", nil,
+		"`URL_PREFIX=DIR`: serve the files in DIR (relative to --chdir) for the paths under URL_PREFIX, in front of the app, like /static=./static (repeatable); "+
+			"a path under the prefix with no file is 404 from gowsgi and never reaches the app, a directory is 404 (no listings, no index.html), methods but GET and HEAD are 405; "+
+			"a NAME.br or NAME.gz beside NAME is sent to clients that accept it")
+	fs.Var(&cfg.staticAge, "static-max-age", "Cache-Control max-age for --static files (0: no Cache-Control; clients revalidate with ETag and Last-Modified)")
 	fs.StringVar(&cfg.certFile, "certfile", "", "TLS certificate file (serves HTTPS and HTTP/2)")
 	fs.StringVar(&cfg.keyFile, "keyfile", "", "TLS key file")
 	fs.Usage = func() {
@@ -294,6 +302,10 @@ func run(cfg *config) error {
 		if err := os.Chdir(cfg.chdir); err != nil {
 			return fmt.Errorf("--chdir: %w", err)
 		}
+	}
+	routes, err := parseStatic(cfg.static)
+	if err != nil {
+		return err
 	}
 	if cfg.checkConfig {
 		return checkApp(cfg, logger)
@@ -345,8 +357,12 @@ func run(cfg *config) error {
 		}
 		defer msrv.Close()
 	}
+	var handler http.Handler = app // no ServeMux: the app sees the path as sent
+	if len(routes) > 0 {
+		handler = &statics{routes: routes, maxAge: time.Duration(cfg.staticAge), next: app}
+	}
 	srv := &http.Server{
-		Handler:           app, // no ServeMux: the app sees the path as sent
+		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       time.Duration(cfg.keepAlive),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -385,8 +401,8 @@ func run(cfg *config) error {
 				err = srv.ServeTLS(ln, "", "")
 			} else {
 				// Refuses requests whose framing a proxy could read
-				// otherwise (see framing.go).
-				err = srv.Serve(framingListener{ln})
+				// otherwise (see package framing).
+				err = srv.Serve(framing.Guard(ln))
 			}
 			if !errors.Is(err, http.ErrServerClosed) {
 				errc <- err

@@ -1,4 +1,4 @@
-package main
+package framing
 
 import (
 	"bytes"
@@ -29,11 +29,11 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// through reads stream through a framingConn, the client's bytes arriving
+// through reads stream through a conn, the client's bytes arriving
 // size bytes at a time and the reader asking for readSize at a time.
 func through(t *testing.T, stream string, size, readSize int) string {
 	t.Helper()
-	c := &framingConn{Conn: &chunkConn{data: []byte(stream), size: size}}
+	c := &conn{Conn: &chunkConn{data: []byte(stream), size: size}}
 	var out []byte
 	p := make([]byte, readSize)
 	for i := 0; ; i++ {
@@ -57,48 +57,53 @@ const (
 	bad     = "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
 )
 
+// framingCases are streams from a client and what the guard does to them;
+// FuzzFraming starts from them too.
+var framingCases = []struct {
+	name   string
+	stream string
+	// poison: the text in front of which the NUL goes ("" for none).
+	poison string
+}{
+	{"pipelined GETs", get + get + "GET /x HTTP/1.0\r\n\r\n", ""},
+	{"bare LF lines", "GET / HTTP/1.1\nHost: h\n\n" + get, ""},
+	{"CL body looking like a head", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 65\r\n\r\n" +
+		"GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n" + get, ""},
+	{"duplicate equal CLs", "POST / HTTP/1.1\r\nContent-Length: 3\r\ncontent-length:  3 \r\n\r\nabc" + get, ""},
+	{"chunked body with extensions and trailers", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n" +
+		"5;a=b\r\nhello\r\n1A \r\n" + strings.Repeat("z", 26) + "\r\n0\r\nX-T: 1\r\nY: 2\r\n\r\n" + get, ""},
+	{"chunked body that looks like a head", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"3b\r\nGET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: x\r\n\r\n\r\n0\r\n\r\n" + get, ""},
+	{"empty trailer with bare LF", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\n" + get, ""},
+	{"CRLF after a POST", "POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab\r\n" + get, ""},
+	{"4 CRLF bytes after a POST", "POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n\r\n\n\r" + get, ""},
+	{"CRLF after a chunked POST", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n\r\n" + get, ""},
+	{"HTTP/1.0 with CL", "POST / HTTP/1.0\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nab" + get, ""},
+
+	{"CL then TE", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
+		"Transfer-Encoding: chunked"},
+	{"TE then CL", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n0\r\n\r\n" + smuggle,
+		"Transfer-Encoding: chunked"},
+	{"TE on HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "Transfer-Encoding"},
+	{"TE in lower case with CL", "POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\ncontent-length: 1\r\n\r\n0\r\n\r\n",
+		"transfer-encoding"},
+	{"obs-fold", "GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n folded\r\n\r\n", " folded"},
+	{"obs-fold hiding TE", "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding:\r\n\tchunked\r\n\r\n0\r\n\r\n", "\tchunked"},
+
+	// Requests net/http refuses (and closes the connection): no
+	// change, whatever follows.
+	{"refused: two TEs", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + get, ""},
+	{"refused: differing CLs", "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab" + get, ""},
+	{"refused: bad chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n" + get, ""},
+	{"refused: a bare LF as the chunk-size line", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\n" + get, ""}, // panicked once
+	{"refused: HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", ""},
+	{"refused: empty request line", "\r\n" + get, ""},
+	{"refused: CRLF after a GET", get + "\r\n" + get, ""},
+	{"refused: 6 CRLF bytes after a POST", "POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n\r\n\r\n\r\n" + get, ""},
+}
+
 func TestFramingConn(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		stream string
-		// poison: the text in front of which the NUL goes ("" for none).
-		poison string
-	}{
-		{"pipelined GETs", get + get + "GET /x HTTP/1.0\r\n\r\n", ""},
-		{"bare LF lines", "GET / HTTP/1.1\nHost: h\n\n" + get, ""},
-		{"CL body looking like a head", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 65\r\n\r\n" +
-			"GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n" + get, ""},
-		{"duplicate equal CLs", "POST / HTTP/1.1\r\nContent-Length: 3\r\ncontent-length:  3 \r\n\r\nabc" + get, ""},
-		{"chunked body with extensions and trailers", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n" +
-			"5;a=b\r\nhello\r\n1A \r\n" + strings.Repeat("z", 26) + "\r\n0\r\nX-T: 1\r\nY: 2\r\n\r\n" + get, ""},
-		{"chunked body that looks like a head", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
-			"3b\r\nGET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: x\r\n\r\n\r\n0\r\n\r\n" + get, ""},
-		{"empty trailer with bare LF", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\n" + get, ""},
-		{"CRLF after a POST", "POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab\r\n" + get, ""},
-		{"4 CRLF bytes after a POST", "POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n\r\n\n\r" + get, ""},
-		{"CRLF after a chunked POST", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n\r\n" + get, ""},
-		{"HTTP/1.0 with CL", "POST / HTTP/1.0\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nab" + get, ""},
-
-		{"CL then TE", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
-			"Transfer-Encoding: chunked"},
-		{"TE then CL", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n0\r\n\r\n" + smuggle,
-			"Transfer-Encoding: chunked"},
-		{"TE on HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "Transfer-Encoding"},
-		{"TE in lower case with CL", "POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\ncontent-length: 1\r\n\r\n0\r\n\r\n",
-			"transfer-encoding"},
-		{"obs-fold", "GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n folded\r\n\r\n", " folded"},
-		{"obs-fold hiding TE", "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding:\r\n\tchunked\r\n\r\n0\r\n\r\n", "\tchunked"},
-
-		// Requests net/http refuses (and closes the connection): no
-		// change, whatever follows.
-		{"refused: two TEs", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + get, ""},
-		{"refused: differing CLs", "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab" + get, ""},
-		{"refused: bad chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n" + get, ""},
-		{"refused: HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", ""},
-		{"refused: empty request line", "\r\n" + get, ""},
-		{"refused: CRLF after a GET", get + "\r\n" + get, ""},
-		{"refused: 6 CRLF bytes after a POST", "POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n\r\n\r\n\r\n" + get, ""},
-	} {
+	for _, tc := range framingCases {
 		stream, poison := tc.stream, tc.poison
 		if poison == "" && !strings.HasPrefix(tc.name, "refused:") {
 			// Still in step at the end: a last bad request is caught.
@@ -146,7 +151,7 @@ func (c *timeoutConn) Read(p []byte) (int, error) {
 // TestFramingConnTimeout: net/http cuts its background read short with a
 // deadline; a head held back at that moment must survive.
 func TestFramingConnTimeout(t *testing.T) {
-	c := &framingConn{Conn: &timeoutConn{parts: []string{"GET / HT", "", "TP/1.1\r\nHost: h\r\n\r\n"}}}
+	c := &conn{Conn: &timeoutConn{parts: []string{"GET / HT", "", "TP/1.1\r\nHost: h\r\n\r\n"}}}
 	p := make([]byte, 1)
 	if n, err := c.Read(p); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Read = %d, %v; want the timeout", n, err)
@@ -192,7 +197,7 @@ func BenchmarkFramingConn(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			var c net.Conn = &loopConn{req: req}
 			if wrap {
-				c = &framingConn{Conn: c}
+				c = &conn{Conn: c}
 			}
 			p := make([]byte, 4096)
 			b.SetBytes(int64(len(req)))

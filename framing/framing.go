@@ -1,12 +1,6 @@
-package main
-
-import (
-	"bytes"
-	"errors"
-	"io"
-	"net"
-)
-
+// Package framing guards a Go HTTP/1.x server against request smuggling
+// through ambiguous body framing, for servers behind a proxy.
+//
 // net/http accepts a request that has both Content-Length and
 // Transfer-Encoding: chunked (it drops the Content-Length), accepts
 // Transfer-Encoding on HTTP/1.0 (it ignores it) and unfolds obs-fold
@@ -14,21 +8,41 @@ import (
 // request. A proxy in front that frames the body differently then lets a
 // client smuggle a request past it (RFC 9112, sections 6.1, 6.3 and 11.2;
 // RFC 9112 5.2 allows rejecting obs-fold). None of that is visible to a
-// handler: by the time it runs, the Content-Length header is gone.
+// handler or to middleware: by the time they run, the Content-Length header
+// is gone. Only a reader of the raw bytes can tell, so the guard is a
+// net.Listener wrapper:
 //
-// framingConn therefore reads the request stream ahead of net/http and
-// follows its framing exactly as net/http does (request heads, Content-Length
-// bodies, chunked bodies and trailers). Each request head is held back until
-// it is complete; a head with such an ambiguity has the first byte of the
-// offending header line replaced by NUL, which net/http refuses as a
-// malformed header line: the client gets "400 Bad Request" and the
-// connection is closed, as for any other malformed request. Bytes are
-// otherwise passed on unchanged. Where the stream stops making sense
-// (a request net/http will refuse anyway) the conn stops looking and passes
-// everything through.
+//	ln, err := net.Listen("tcp", ":8000")
+//	...
+//	srv.Serve(framing.Guard(ln))
 //
-// It is for plain HTTP/1.x listeners only: under TLS net/http must see the
-// *tls.Conn itself.
+// Each connection it accepts reads the request stream ahead of net/http
+// and follows its framing exactly as net/http does (request heads,
+// Content-Length bodies, chunked bodies and trailers). Each request head
+// is held back until it is complete; a head with such an ambiguity has the
+// first byte of the offending header line replaced by NUL, which net/http
+// refuses as a malformed header line: the client gets "400 Bad Request"
+// and the connection is closed, as for any other malformed request. Bytes
+// are otherwise passed on unchanged, and well-framed requests are served
+// as without the guard. Where the stream stops making sense (a request
+// net/http refuses anyway, or an HTTP/2 preface) the connection stops
+// looking and passes everything through.
+//
+// The guard is for plain HTTP/1.x listeners only, which is what a proxy
+// talks to: under TLS net/http must see the *tls.Conn itself (for
+// r.TLS and HTTP/2), and the guard would see only encrypted bytes if
+// wrapped underneath it.
+//
+// The package is pure Go and does not depend on the rest of gowsgi; the
+// gowsgi command serves every plain-HTTP --bind through it.
+package framing
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+)
 
 // maxHeadHold bounds a request head held back: past net/http's own limit
 // (DefaultMaxHeaderBytes plus its 4096 bytes of slack, and a bufio buffer),
@@ -39,14 +53,25 @@ const maxHeadHold = 1<<20 + 4096 + 4096
 // or more (and lines longer than its 4096-byte buffer).
 const maxChunkLine = 4096 + 2
 
-type framingListener struct{ net.Listener }
+// Guard returns a listener whose connections refuse requests with
+// ambiguous framing (see the package documentation) and pass everything
+// else to the server unchanged. Serve plain HTTP/1.x on it, not TLS.
+func Guard(ln net.Listener) net.Listener { return listener{ln} }
 
-func (l framingListener) Accept() (net.Conn, error) {
+// GuardConn wraps one accepted connection as Guard does, for a server that
+// accepts connections itself (and hands them to net/http through a
+// listener of its own). The returned conn keeps c's io.ReaderFrom
+// (sendfile) and CloseWrite.
+func GuardConn(c net.Conn) net.Conn { return &conn{Conn: c} }
+
+type listener struct{ net.Listener }
+
+func (l listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &framingConn{Conn: c}, nil
+	return &conn{Conn: c}, nil
 }
 
 type framingState uint8
@@ -61,7 +86,7 @@ const (
 	stOff                           // not following: pass everything through
 )
 
-type framingConn struct {
+type conn struct {
 	net.Conn
 	st   framingState
 	left int64  // stBody, stChunkData: bytes to come
@@ -79,21 +104,21 @@ type framingConn struct {
 
 // ReadFrom and CloseWrite keep what net/http gets from the plain conn:
 // sendfile(2) for file bodies and a half-close before closing.
-func (c *framingConn) ReadFrom(r io.Reader) (int64, error) {
+func (c *conn) ReadFrom(r io.Reader) (int64, error) {
 	if rf, ok := c.Conn.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)
 	}
 	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }
 
-func (c *framingConn) CloseWrite() error {
+func (c *conn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return nil
 }
 
-func (c *framingConn) Read(p []byte) (int, error) {
+func (c *conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -138,7 +163,7 @@ func (c *framingConn) Read(p []byte) (int, error) {
 
 // feed follows the framing over b, the next bytes from the client, and
 // moves them to pend, or to hold if they begin a head not yet complete.
-func (c *framingConn) feed(b []byte) {
+func (c *conn) feed(b []byte) {
 	for len(b) > 0 {
 		switch c.st {
 		case stOff:
@@ -268,7 +293,7 @@ func headEnd(p []byte, start, from int) int {
 // LF that net/http skips. If there is one it passes it on, poisoned if its
 // framing is ambiguous, takes the framing of its request and returns where
 // it ends; else it changes nothing and returns 0.
-func (c *framingConn) head(p []byte, skip int) int {
+func (c *conn) head(p []byte, skip int) int {
 	h := p[skip:]
 	nl := bytes.IndexByte(h, '\n')
 	if nl < 0 {
@@ -351,9 +376,9 @@ func (c *framingConn) head(p []byte, skip int) int {
 
 // chunkLine reads the complete chunk-size line in c.line as net/http's
 // chunked reader does.
-func (c *framingConn) chunkLine() {
+func (c *conn) chunkLine() {
 	p := c.line
-	if i := bytes.IndexByte(p, '\r'); i != len(p)-2 {
+	if len(p) < 2 || bytes.IndexByte(p, '\r') != len(p)-2 {
 		c.st = stOff // bare LF, or a CR inside: refused
 		return
 	}
