@@ -79,6 +79,11 @@ func ParseProxies(list string, schemes map[string]string) (*Proxies, error) {
 	return p, nil
 }
 
+// Trusts reports whether the peer at ip (an IP address, unbracketed, as
+// in a RemoteAddr's host) is one of the trusted proxies. A peer that is
+// not an IP (a Unix socket's, or "") is trusted.
+func (p *Proxies) Trusts(ip string) bool { return p.trusts(ip) }
+
 // trusts reports whether the peer at addr (an IP address, unbracketed) is
 // a trusted proxy. An address that is not an IP (a Unix socket's) is.
 func (p *Proxies) trusts(addr string) bool {

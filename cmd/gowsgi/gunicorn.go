@@ -69,9 +69,6 @@ var foreignFlags = []foreignFlag{
 	{name: "ca-certs", value: true, refuse: true,
 		why: "client certificates are not checked by the command; terminate mutual TLS in the front web server, or use the library with your own tls.Config"},
 	{name: "cert-reqs", value: true, refuse: true, why: "see --ca-certs"},
-	{name: "proxy-protocol", refuse: true,
-		why: "the PROXY protocol is not read yet; let the load balancer send X-Forwarded-For, with --forwarded-allow-ips"},
-	{name: "proxy-allow-from", value: true, refuse: true, why: "see --proxy-protocol"},
 
 	{name: "worker-tmp-dir", value: true,
 		why: "gowsgi supervises its workers over their sockets, with no heartbeat files"},

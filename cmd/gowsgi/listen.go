@@ -13,12 +13,81 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/pires/go-proxyproto"
 	"golang.org/x/sys/unix"
+
+	"github.com/gowsgi/wsgi/environ"
 )
 
 // openListeners returns the sockets systemd passed (socket activation:
-// $LISTEN_FDS), else those of --bind.
+// $LISTEN_FDS), else those of --bind; with --proxy-protocol, reading the
+// PROXY header first.
 func openListeners(cfg *config, logger *slog.Logger) ([]net.Listener, error) {
+	lns, err := openSockets(cfg, logger)
+	if err != nil || !proxyOn(cfg.proxyProtocol) {
+		return lns, err
+	}
+	allow, err := environ.ParseProxies(cfg.proxyAllow, nil)
+	if err != nil {
+		for _, ln := range lns {
+			ln.Close()
+		}
+		return nil, fmt.Errorf("--proxy-allow-from: %w", err)
+	}
+	for i, ln := range lns {
+		lns[i] = proxyListener(ln, allow)
+	}
+	return lns, nil
+}
+
+// proxyOn reads --proxy-protocol: gunicorn 20's switch, or 23's off, v1,
+// v2 or auto. Both versions of the header are read either way.
+func proxyOn(v string) bool {
+	switch strings.ToLower(v) {
+	case "", "off", "false", "0", "no":
+		return false
+	}
+	return true
+}
+
+// proxyListener reads the PROXY protocol header (v1 or v2) a load
+// balancer sends before the request, so that the connection's remote
+// address, and REMOTE_ADDR, is the client's. Only a peer allow trusts
+// may send one: from another the connection fails (net/http answers 400),
+// so that a client cannot name its own address, as gunicorn refuses it. A connection without a
+// header is served as it is.
+func proxyListener(ln net.Listener, allow *environ.Proxies) net.Listener {
+	return proxied{&proxyproto.Listener{
+		Listener:          ln,
+		ReadHeaderTimeout: 10 * time.Second,
+		Policy: func(peer net.Addr) (proxyproto.Policy, error) {
+			ip := ""
+			if ta, ok := peer.(*net.TCPAddr); ok {
+				ip = ta.IP.String()
+			}
+			if allow.Trusts(ip) {
+				return proxyproto.USE, nil
+			}
+			return proxyproto.REJECT, nil
+		},
+	}}
+}
+
+// proxied is a listener that reads the PROXY header; unixSocketOf sees
+// through it.
+type proxied struct{ *proxyproto.Listener }
+
+// unixSocketOf returns the unix socket ln listens on, or nil.
+func unixSocketOf(ln net.Listener) *unixSocket {
+	if p, ok := ln.(proxied); ok {
+		ln = p.Listener.Listener
+	}
+	us, _ := ln.(*unixSocket)
+	return us
+}
+
+// openSockets returns the sockets systemd passed, else those of --bind.
+func openSockets(cfg *config, logger *slog.Logger) ([]net.Listener, error) {
 	lns, err := activation.Listeners()
 	if err != nil {
 		return nil, fmt.Errorf("the sockets systemd passed ($LISTEN_FDS): %w", err)
@@ -169,7 +238,7 @@ func inode(path string) (uint64, error) {
 // at that path since.
 func removeSockets(lns []net.Listener) {
 	for _, ln := range lns {
-		if us, ok := ln.(*unixSocket); ok && us.ino != 0 {
+		if us := unixSocketOf(ln); us != nil && us.ino != 0 {
 			if ino, err := inode(us.path); err == nil && ino == us.ino {
 				os.Remove(us.path)
 			}

@@ -4,12 +4,17 @@ package main
 // passed by systemd (socket activation).
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pires/go-proxyproto"
 )
 
 // TestCLIBacklog: --backlog is the listen queue the kernel keeps (ss shows
@@ -120,5 +125,65 @@ func jsonUnmarshal(t *testing.T, body string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(body), v); err != nil {
 		t.Fatalf("%q: %v", body, err)
+	}
+}
+
+// TestCLIProxyProtocol: with --proxy-protocol, the address in a PROXY
+// header (v1 or v2) from an allowed peer is REMOTE_ADDR; a connection
+// without one is served as it is; a header from a peer not in
+// --proxy-allow-from is refused before the app (400, as gunicorn).
+func TestCLIProxyProtocol(t *testing.T) {
+	addr := freePort(t)
+	p := startGowsgi(t, nil, "--proxy-protocol", "--proxy-allow-from", "127.0.0.1", "--bind", addr, "--chdir", appDir, "app:app")
+	waitReady(t, p, http.DefaultClient, "http://"+addr+"/")
+
+	v2 := &proxyproto.Header{Version: 2, Command: proxyproto.PROXY, TransportProtocol: proxyproto.TCPv4,
+		SourceAddr:      &net.TCPAddr{IP: net.ParseIP("198.51.100.9"), Port: 4242},
+		DestinationAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 8000}}
+	v2bytes, err := v2.Format()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		from   string // local address to connect from
+		header string
+		want   string // REMOTE_ADDR, or "" for refused
+	}{
+		{"v1", "127.0.0.1", "PROXY TCP4 203.0.113.7 127.0.0.1 5555 8000\r\n", "203.0.113.7"},
+		{"v1 IPv6", "127.0.0.1", "PROXY TCP6 2001:db8::1 ::1 5555 8000\r\n", "2001:db8::1"},
+		{"v2", "127.0.0.1", string(v2bytes), "198.51.100.9"},
+		{"none", "127.0.0.1", "", "127.0.0.1"},
+		{"v1 from a peer not allowed", "127.0.0.2", "PROXY TCP4 203.0.113.7 127.0.0.1 5555 8000\r\n", ""},
+		{"none from a peer not allowed", "127.0.0.2", "", "127.0.0.2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(tc.from)}}
+			conn, err := d.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(20 * time.Second))
+			io.WriteString(conn, tc.header+"GET /environ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if tc.want == "" {
+				if err == nil && resp.StatusCode != http.StatusBadRequest {
+					t.Errorf("a PROXY header from %s was answered %s; want 400 or the connection closed", tc.from, resp.Status)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			var env struct {
+				RemoteAddr string `json:"REMOTE_ADDR"`
+			}
+			jsonUnmarshal(t, string(body), &env)
+			if env.RemoteAddr != tc.want {
+				t.Errorf("REMOTE_ADDR %q, want %q", env.RemoteAddr, tc.want)
+			}
+		})
 	}
 }

@@ -69,6 +69,8 @@ type config struct {
 	workerClass   string
 	backlog       int
 	reusePort     bool
+	proxyProtocol string
+	proxyAllow    string
 	env           []string
 	user, group   string
 	initgroups    bool
@@ -205,6 +207,9 @@ func newFlagSet(cfg *config, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVarP(&cfg.user, "user", "u", "", "switch to this user (name or id) once the sockets are open; needs root")
 	fs.StringVarP(&cfg.group, "group", "g", "", "switch to this group (name or id) once the sockets are open; needs root")
 	fs.BoolVar(&cfg.initgroups, "initgroups", false, "with --user, also take the user's supplementary groups")
+	fs.StringVar(&cfg.proxyProtocol, "proxy-protocol", "off", "read the PROXY protocol (v1 or v2, as HAProxy and cloud load balancers send it) from --proxy-allow-from peers: off, or on (v1, v2, auto: the same)")
+	fs.Lookup("proxy-protocol").NoOptDefVal = "on"
+	fs.StringVar(&cfg.proxyAllow, "proxy-allow-from", "127.0.0.1,::1", "peers (addresses or CIDRs, or *) that may send a PROXY header; from others it closes the connection")
 	fs.StringVar(&cfg.errorLog, "error-logfile", "-", "where the server's log goes: a file, appended to, or - for stderr")
 	fs.BoolVar(&cfg.captureOutput, "capture-output", false, "send the app's stdout and stderr to --error-logfile too")
 	fs.BoolVar(&cfg.checkConfig, "check-config", false, "load the app, then exit: 0 if it loaded, 1 with the traceback if not")

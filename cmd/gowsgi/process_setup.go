@@ -62,7 +62,7 @@ func switchUser(cfg *config, listeners []net.Listener) error {
 		gid, _ = strconv.Atoi(g.Gid)
 	}
 	for _, ln := range listeners {
-		if us, ok := ln.(*unixSocket); ok {
+		if us := unixSocketOf(ln); us != nil {
 			if err := os.Chown(us.path, uid, gid); err != nil {
 				return fmt.Errorf("--user: handing the socket to the user: %w", err)
 			}
