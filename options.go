@@ -23,8 +23,10 @@ type options struct {
 	fixed        bool
 
 	timeout time.Duration
-	limits  RequestLimits
-	maxBody int64
+
+	interruptGone bool // WithInterruptOnDisconnect
+	limits        RequestLimits
+	maxBody       int64
 
 	proxies       *string // WithTrustedProxies' list
 	schemeHeaders map[string]string
@@ -126,6 +128,19 @@ func WithMultiprocess(b bool) Option {
 // Default 64 KiB; 0 streams every body.
 func WithMaxPreread(n int64) Option {
 	return func(o *options) { o.maxPreread = n }
+}
+
+// WithInterruptOnDisconnect makes a client that goes away stop its
+// request's Python code: as soon as net/http sees the connection closed
+// (or the request's context is cancelled otherwise), ClientDisconnected,
+// a BaseException, is raised in the request's thread, as RequestTimeout is
+// for WithTimeout, and the iterable is closed. Without it, the default, the
+// app runs on and learns only when it next sends a block (its write fails)
+// or reads the body. An app that must finish what it began (a payment, a
+// write to two systems) should not turn it on, or should catch the
+// exception where it cannot stop.
+func WithInterruptOnDisconnect(on bool) Option {
+	return func(o *options) { o.interruptGone = on }
 }
 
 // WithTimeout bounds how long a request may take, from when the App gets

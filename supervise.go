@@ -181,7 +181,8 @@ func startProcs(a *App) (*procs, error) {
 	}
 	cfg, err := json.Marshal(workerConfig{
 		Spec: a.spec, Parent: os.Getpid(), Threads: o.threads, Fixed: o.fixed, QueueTimeout: o.queueTimeout,
-		PythonPath: o.pythonPath, Venv: o.venv, LogLevel: level,
+		InterruptOnDisconnect: o.interruptGone,
+		PythonPath:            o.pythonPath, Venv: o.venv, LogLevel: level,
 		Multiprocess: o.multiprocess || o.processes > 1,
 	})
 	if err != nil {

@@ -42,6 +42,8 @@ type workerConfig struct {
 	Venv         string
 	Multiprocess bool
 	LogLevel     slog.Level // the least the App's logger takes
+
+	InterruptOnDisconnect bool
 }
 
 func init() {
@@ -79,7 +81,7 @@ func runWorker(config string) int {
 	wp := &workerProc{ctl: ctl}
 	opts := []Option{
 		WithThreads(cfg.Threads), WithQueueTimeout(cfg.QueueTimeout), WithPythonPath(cfg.PythonPath...),
-		WithVenv(cfg.Venv), WithMultiprocess(cfg.Multiprocess),
+		WithVenv(cfg.Venv), WithMultiprocess(cfg.Multiprocess), WithInterruptOnDisconnect(cfg.InterruptOnDisconnect),
 		WithLogger(slog.New(&wireLogHandler{w: wp, level: cfg.LogLevel})),
 	}
 	if cfg.Fixed {

@@ -85,6 +85,8 @@ func New(spec string, opts ...Option) (*App, error) {
 		Multiprocess: o.multiprocess,
 		Log:          o.log,
 		Fixed:        o.fixed,
+
+		InterruptOnDisconnect: o.interruptGone,
 	})
 	if err != nil {
 		return nil, err
@@ -261,6 +263,10 @@ func (a *App) run(s *slot, ctx context.Context, w http.ResponseWriter, r *http.R
 		a.log.Warn("WSGI request timed out; interrupted", "method", r.Method, "uri", r.RequestURI,
 			"sent", s.w.Sent(), "traceback", ae.Traceback)
 		return !s.w.Error(http.StatusGatewayTimeout)
+	case errors.As(err, &ae) && ae.Disconnected:
+		a.log.Info("client gone; the app was interrupted with ClientDisconnected", "method", r.Method, "uri", r.RequestURI,
+			"sent", s.w.Sent())
+		return true
 	case errors.As(err, &ae):
 		a.log.Error("WSGI app error", "method", r.Method, "uri", r.RequestURI,
 			"sent", s.w.Sent(), "traceback", ae.Traceback)

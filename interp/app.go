@@ -21,6 +21,8 @@ type App struct {
 	handle cgo.Handle  // to this App, for wsgi.errors
 	log    *slog.Logger
 	fixed  bool // requests are admitted at once (AppOptions.Fixed)
+
+	interruptGone bool // AppOptions.InterruptOnDisconnect
 }
 
 // AppOptions are the per-app settings of Load.
@@ -37,6 +39,11 @@ type AppOptions struct {
 	// run at once as the server lets in. For operators who know their app
 	// better than the scheduler.
 	Fixed bool
+	// InterruptOnDisconnect raises ClientDisconnected (a BaseException) in
+	// a request's Python thread as soon as its context is cancelled, which
+	// net/http does when the client closes the connection: an app busy on
+	// a response no one will read stops at its next bytecode.
+	InterruptOnDisconnect bool
 }
 
 // Load imports the app named by spec: "module:attr", where attr may be
@@ -64,7 +71,7 @@ func Load(spec string, opt AppOptions) (*App, error) {
 	if obj == nil {
 		return nil, &LoadError{Spec: spec, Traceback: takeError(cerr)}
 	}
-	a := &App{obj: obj, log: opt.Log, fixed: opt.Fixed}
+	a := &App{obj: obj, log: opt.Log, fixed: opt.Fixed, interruptGone: opt.InterruptOnDisconnect}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

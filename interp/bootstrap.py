@@ -21,6 +21,12 @@ class RequestTimeout(BaseException):
     `except Exception:` does not swallow it."""
 
 
+class ClientDisconnected(BaseException):
+    """Raised by gowsgi in a request's thread when its client has gone
+    away, with WithInterruptOnDisconnect: the response can no longer reach
+    anyone. A BaseException, as RequestTimeout."""
+
+
 def release_logging_locks():
     """After a RequestTimeout: release what logging's locks this thread
     still holds. The exception can land anywhere, also between a lock's

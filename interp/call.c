@@ -372,21 +372,23 @@ static void drive(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 	}
 }
 
-extern PyObject *gw_timeout_exc, *gw_bootstrap;
+extern PyObject *gw_timeout_exc, *gw_gone_exc, *gw_bootstrap;
 
-/* gw_interrupt raises RequestTimeout in the thread running request seq of
- * res, if that request still runs; it takes the GIL, so the check and the
- * raise cannot race with the request ending (gw_start clears res->live
- * with the GIL held). The exception is delivered at the thread's next
- * bytecode: a thread blocked in C (a sleep, a socket) gets it only when it
- * comes back. Returns 1 if it was raised. */
-int gw_interrupt(gw_result *res, long long seq)
+/* gw_interrupt raises, in the thread running request seq of res, if that
+ * request still runs, RequestTimeout (why GW_TIMEOUT) or ClientDisconnected
+ * (GW_GONE); res->interrupted keeps why. It takes the GIL, so the check
+ * and the raise cannot race with the request ending (gw_start clears
+ * res->live with the GIL held). The exception is delivered at the thread's
+ * next bytecode: a thread blocked in C (a sleep, a socket) gets it only
+ * when it comes back. Returns 1 if it was raised. */
+int gw_interrupt(gw_result *res, long long seq, int why)
 {
 	int raised = 0;
 	gw_acquire();
 	if (res->live && res->seq == seq && !res->interrupted) {
-		raised = PyThreadState_SetAsyncExc(res->thread, gw_timeout_exc) == 1;
-		res->interrupted = raised;
+		PyObject *exc = why == GW_GONE ? gw_gone_exc : gw_timeout_exc; /* borrowed */
+		raised = PyThreadState_SetAsyncExc(res->thread, exc) == 1;
+		res->interrupted = raised ? why : 0;
 	}
 	gw_release();
 	return raised;

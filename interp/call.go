@@ -80,6 +80,9 @@ type AppError struct {
 	// Timeout: the request ran past its context's deadline and the
 	// exception is the RequestTimeout raised in it (see Run).
 	Timeout bool
+	// Disconnected: the client went away and the exception is the
+	// ClientDisconnected raised in it (AppOptions.InterruptOnDisconnect).
+	Disconnected bool
 }
 
 func (e *AppError) Error() string { return "WSGI app failed:\n" + e.Traceback }
@@ -113,6 +116,9 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	c.seq++
 	if deadline, ok := ctx.Deadline(); ok {
 		defer c.interruptAt(deadline)()
+	}
+	if c.app.interruptGone && ctx.Done() != nil {
+		defer c.interruptOnGone(ctx)()
 	}
 	C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
 		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,
@@ -359,7 +365,8 @@ func (c *Call) failure() error {
 		C.free(unsafe.Pointer(c.res.err))
 		return c.cbErr
 	}
-	return &AppError{Traceback: takeErrorN(c.res.err, c.res.err_len), Timeout: c.res.interrupted != 0}
+	return &AppError{Traceback: takeErrorN(c.res.err, c.res.err_len),
+		Timeout: c.res.interrupted == C.GW_TIMEOUT, Disconnected: c.res.interrupted == C.GW_GONE}
 }
 
 // interruptAt raises RequestTimeout (bootstrap.py) in the Python thread of
@@ -375,10 +382,33 @@ func (c *Call) interruptAt(deadline time.Time) (stop func()) {
 	wg.Add(1)
 	t := time.AfterFunc(time.Until(deadline), func() {
 		defer wg.Done()
-		C.gw_interrupt(res, seq)
+		C.gw_interrupt(res, seq, C.GW_TIMEOUT)
 	})
 	return func() {
 		if t.Stop() {
+			wg.Done()
+		}
+		wg.Wait()
+	}
+}
+
+// interruptOnGone raises ClientDisconnected in the request's Python thread
+// as soon as ctx is cancelled (not past its deadline: that is
+// interruptAt's): net/http cancels a request's context when its client
+// closes the connection. As interruptAt, the returned stop waits for a
+// raise under way.
+func (c *Call) interruptOnGone(ctx context.Context) (stop func()) {
+	res, seq := c.res, C.longlong(c.seq)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	cancel := context.AfterFunc(ctx, func() {
+		defer wg.Done()
+		if errors.Is(ctx.Err(), context.Canceled) {
+			C.gw_interrupt(res, seq, C.GW_GONE)
+		}
+	})
+	return func() {
+		if cancel() {
 			wg.Done()
 		}
 		wg.Wait()

@@ -18,6 +18,12 @@ enum {
 		      * (err: its failure, to log), the request freed */
 };
 
+/* Why gw_interrupt raised in a request (gw_result.interrupted). */
+enum {
+	GW_TIMEOUT = 1, /* RequestTimeout: past its deadline */
+	GW_GONE = 2,    /* ClientDisconnected: its client went away */
+};
+
 typedef struct {
 	int kind;
 	Py_ssize_t hdr_len;   /* packed status+headers at the start of out; 0 if none this time */
@@ -39,7 +45,7 @@ typedef struct {
 	long long cpu_ns, wall_ns, wait_ns;
 	/* For gw_interrupt, all read and written with the GIL held: the
 	 * request's number (gw_start's seq), the thread running it while live,
-	 * and whether RequestTimeout was raised in it. */
+	 * and what gw_interrupt raised in it (GW_TIMEOUT, GW_GONE), or 0. */
 	long long seq;
 	unsigned long thread;
 	int live, interrupted;
@@ -68,7 +74,7 @@ void gw_decref(PyObject *o);
 void gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 	      int flags, const char *body, Py_ssize_t body_len, int stream,
 	      uintptr_t call, char *out, Py_ssize_t out_cap, int measure, long long seq, gw_result *res);
-int gw_interrupt(gw_result *res, long long seq);
+int gw_interrupt(gw_result *res, long long seq, int why);
 void gw_drop_hold(gw_result *res);
 
 /* Internal, shared between the C files. */

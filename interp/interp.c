@@ -23,6 +23,7 @@ static PyThreadState *main_ts;
 /* _gowsgi, the bootstrap module (bootstrap.py), and its format_exc. */
 PyObject *gw_bootstrap;
 PyObject *gw_timeout_exc; /* owned: _gowsgi.RequestTimeout */
+PyObject *gw_gone_exc;    /* owned: _gowsgi.ClientDisconnected */
 static PyObject *format_exc;
 
 void gw_acquire(void)
@@ -93,6 +94,9 @@ int gw_init(const char *program, const char *bootstrap, char **err)
 	gw_timeout_exc = PyObject_GetAttrString(gw_bootstrap, "RequestTimeout");
 	if (gw_timeout_exc == NULL)
 		goto pyfail;
+	gw_gone_exc = PyObject_GetAttrString(gw_bootstrap, "ClientDisconnected");
+	if (gw_gone_exc == NULL)
+		goto pyfail;
 
 	main_ts = PyEval_SaveThread(); /* the GIL is free from here on */
 	return 0;
@@ -118,6 +122,7 @@ void gw_finalize(void)
 	PyEval_RestoreThread(main_ts);
 	Py_CLEAR(format_exc);
 	Py_CLEAR(gw_timeout_exc);
+	Py_CLEAR(gw_gone_exc);
 	Py_CLEAR(gw_bootstrap);
 	for (int i = 0; i < 256; i++)
 		Py_CLEAR(gw_keys[i]);

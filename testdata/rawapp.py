@@ -500,6 +500,31 @@ def r_readerr(environ, start_response):
     return _text(start_response, "read %d\n" % len(body))
 
 
+outcomes = {}  # id -> how /spin_gone ended: running, finished or the exception
+
+
+def r_spin_gone(environ, start_response):
+    """Computes for ?s= seconds (default 20) under ?id=, then answers; how
+    it ended (finished, or the exception that stopped it) is kept for
+    /outcome."""
+    q = _q(environ)
+    key = q["id"]
+    outcomes[key] = "running"
+    try:
+        end = time.monotonic() + float(q.get("s", "20"))
+        while time.monotonic() < end:
+            pass
+        outcomes[key] = "finished"
+    except BaseException as e:
+        outcomes[key] = type(e).__name__
+        raise
+    return _text(start_response, "spun\n")
+
+
+def r_outcome(environ, start_response):
+    return _text(start_response, outcomes.get(_q(environ)["id"], "none"))
+
+
 def r_closes(environ, start_response):
     key = _q(environ)["id"]
     with _lock:
@@ -856,6 +881,8 @@ ROUTES = {
     "/tracked": r_tracked,
     "/stream_long": r_stream_long,
     "/closes": r_closes,
+    "/spin_gone": r_spin_gone,
+    "/outcome": r_outcome,
     "/count": r_count,
     "/readerr": r_readerr,
     "/head": r_head,

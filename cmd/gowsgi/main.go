@@ -47,24 +47,26 @@ type config struct {
 	timeout    seconds
 	queueWait  seconds
 	maxQueue   int
-	limits     wsgi.RequestLimits
-	maxBody    int64
-	umask      octal
-	pidFile    string
-	proxies    string
-	schemes    map[string]string
-	workers    int
-	maxReqs    int
-	maxJitter  int
-	maxMemMiB  int64
-	certFile   string
-	keyFile    string
-	accessFile string
-	accessFmt  string
-	metrics    string
-	static     []string // --static URL_PREFIX=DIR
-	staticAge  seconds  // --static-max-age
-	spec       string
+
+	interruptGone bool
+	limits        wsgi.RequestLimits
+	maxBody       int64
+	umask         octal
+	pidFile       string
+	proxies       string
+	schemes       map[string]string
+	workers       int
+	maxReqs       int
+	maxJitter     int
+	maxMemMiB     int64
+	certFile      string
+	keyFile       string
+	accessFile    string
+	accessFmt     string
+	metrics       string
+	static        []string // --static URL_PREFIX=DIR
+	staticAge     seconds  // --static-max-age
+	spec          string
 
 	workerClass   string
 	backlog       int
@@ -232,6 +234,7 @@ func newFlagSet(cfg *config, stderr io.Writer) *pflag.FlagSet {
 	fs.Var(&cfg.graceful, "graceful-timeout", "how long requests in flight may take to finish on stop (seconds, or a duration like 1m30s)")
 	fs.Var(&cfg.keepAlive, "keep-alive", "how long an idle keep-alive connection stays open")
 	fs.VarP(&cfg.timeout, "timeout", "t", "how long a request may run before it is interrupted and answered 504, and one read or write may wait on a slow client (0: no limit)")
+	fs.BoolVar(&cfg.interruptGone, "interrupt-on-disconnect", false, "raise ClientDisconnected in a request's Python code as soon as its client closes the connection")
 	fs.IntVar(&cfg.maxQueue, "max-queue", wsgi.DefaultMaxQueue, "most requests that may wait for Python beyond those running; past it, 503 with Retry-After at once (0: no bound)")
 	fs.Var(&cfg.queueWait, "queue-timeout", "how long a request may wait for a Python thread before it is answered 503")
 	cfg.limits = wsgi.DefaultRequestLimits
@@ -456,7 +459,7 @@ func (cfg *config) appOptions(logger *slog.Logger) []wsgi.Option {
 	opts := []wsgi.Option{threads, wsgi.WithPythonPath(cfg.pythonPath...), wsgi.WithVenv(cfg.venv), wsgi.WithLogger(logger),
 		wsgi.WithTimeout(time.Duration(cfg.timeout)), wsgi.WithQueueTimeout(time.Duration(cfg.queueWait)),
 		wsgi.WithIOTimeout(time.Duration(cfg.timeout)), // gunicorn's --timeout bounds a wait on the client too
-		wsgi.WithMaxQueue(cfg.maxQueue),
+		wsgi.WithMaxQueue(cfg.maxQueue), wsgi.WithInterruptOnDisconnect(cfg.interruptGone),
 		wsgi.WithRequestLimits(cfg.limits), wsgi.WithMaxRequestBody(cfg.maxBody),
 		wsgi.WithTrustedProxies(cfg.proxies), wsgi.WithSecureSchemeHeaders(cfg.schemes)}
 	if cfg.processes() {
