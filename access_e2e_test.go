@@ -3,6 +3,7 @@ package wsgi_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -261,6 +262,24 @@ func TestMetrics(t *testing.T) {
 	}
 	if v := fams["gowsgi_python_threads"].GetMetric()[0].GetGauge().GetValue(); v < 1 {
 		t.Errorf("gowsgi_python_threads %v after requests", v)
+	}
+
+	// Two requests computing at once contend for the GIL: the scheduler
+	// samples it, and finds it held.
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			get(t, fmt.Sprintf("%s/spin_gone?id=gil%d&s=0.3", srv.URL, i))
+		}(i)
+	}
+	wg.Wait()
+	fams = gather(t, reg)
+	samples := fams["gowsgi_python_gil_samples_total"].GetMetric()[0].GetCounter().GetValue()
+	busy := fams["gowsgi_python_gil_busy_samples_total"].GetMetric()[0].GetCounter().GetValue()
+	if samples < 1 || busy < 1 || busy > samples {
+		t.Errorf("after two requests computing at once: %v GIL samples, %v busy", samples, busy)
 	}
 }
 

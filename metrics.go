@@ -111,6 +111,10 @@ var (
 		"Requests that waited for the scheduler to let them into Python.", nil, nil)
 	descGateWaited = prometheus.NewDesc("gowsgi_python_wait_seconds_total",
 		"Time requests have waited for the scheduler to let them into Python, in all.", nil, nil)
+	descGILSamples = prometheus.NewDesc("gowsgi_python_gil_samples_total",
+		"Looks the scheduler took at the GIL while requests contended for Python (every 200 µs).", nil, nil)
+	descGILBusy = prometheus.NewDesc("gowsgi_python_gil_busy_samples_total",
+		"Of gowsgi_python_gil_samples_total, those that found the GIL held: their rate over the samples' is the GIL's busy fraction under contention.", nil, nil)
 	descThreadStates = prometheus.NewDesc("gowsgi_python_threads",
 		"OS threads with a Python thread state for requests.", nil, nil)
 
@@ -146,7 +150,7 @@ func (a *App) Describe(ch chan<- *prometheus.Desc) {
 		return
 	}
 	for _, d := range []*prometheus.Desc{descGateLimit, descGateRunning, descGateWaiting, descGateWaits,
-		descGateWaited, descThreadStates} {
+		descGateWaited, descGILSamples, descGILBusy, descThreadStates} {
 		ch <- d
 	}
 }
@@ -203,6 +207,8 @@ func (a *App) Collect(ch chan<- prometheus.Metric) {
 	gauge(descGateWaiting, float64(g.Waiting))
 	counter(descGateWaits, float64(g.Waits))
 	counter(descGateWaited, g.Waited.Seconds())
+	counter(descGILSamples, float64(g.GILSamples))
+	counter(descGILBusy, float64(g.GILBusy))
 	gauge(descThreadStates, float64(interp.ThreadStates()))
 }
 

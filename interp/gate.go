@@ -94,8 +94,11 @@ type gate struct {
 
 	// The watcher's current window.
 	samples, busy, queued int
-	began                 time.Time // when it began
-	switches0             int64     // the GIL's hand-offs when it began
+	// Every sample taken, and those that found the GIL held, since the
+	// start: for metrics (GateState).
+	allSamples, allBusy int64
+	began               time.Time // when it began
+	switches0           int64     // the GIL's hand-offs when it began
 	// Callbacks into Go in it (of requests that ended in it; wsgi.errors
 	// lines aside): each gives the GIL up and takes it back, a hand-off of
 	// the request's own rather than a convoy's.
@@ -267,8 +270,10 @@ func (g *gate) watcher() {
 // sample takes one look at the GIL at time now. g.mu is held.
 func (g *gate) sample(now time.Time) {
 	g.samples++
+	g.allSamples++
 	if g.gil() == 1 {
 		g.busy++
+		g.allBusy++
 	}
 	if len(g.queue) > 0 {
 		g.queued++
@@ -331,6 +336,13 @@ type GateState struct {
 
 	Waits  int64         // requests that have waited for their turn so far
 	Waited time.Duration // their time waiting, in all
+
+	// The gate looks at the GIL every sampleEvery while requests contend
+	// for Python (more than one in it, or some waiting): GILSamples looks
+	// so far, GILBusy of them finding it held. GILBusy/GILSamples over an
+	// interval is how much of the contended time the GIL was busy: near 1,
+	// Python is the bottleneck and more threads only queue.
+	GILSamples, GILBusy int64
 }
 
 // Gate reports the gate's current state.
@@ -340,7 +352,8 @@ func (g *gate) state() GateState {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return GateState{Limit: g.limit, Running: g.running, Waiting: len(g.queue),
-		Waits: g.waits.Load(), Waited: time.Duration(g.waited.Load())}
+		Waits: g.waits.Load(), Waited: time.Duration(g.waited.Load()),
+		GILSamples: g.allSamples, GILBusy: g.allBusy}
 }
 
 // limitLog is where the gate logs its limit, at debug level, at most once
