@@ -136,6 +136,7 @@ type worker struct {
 	maxServed int64 // recycle at this many requests; 0 never
 
 	ready    chan error    // its first word: nil for Ready
+	stacks   chan string   // its answers to Stacks (App.DumpStacks)
 	exitedCh chan struct{} // closed once its process is gone
 	exitErr  error
 
@@ -291,7 +292,7 @@ func (p *procs) startWorker(ctx context.Context, g *generation, pl *place) (*wor
 		return nil, err
 	}
 	wk := &worker{p: p, gen: g, place: pl, cmd: cmd, pid: cmd.Process.Pid, ctl: ctl,
-		ready: make(chan error, 1), exitedCh: make(chan struct{})}
+		ready: make(chan error, 1), stacks: make(chan string, 1), exitedCh: make(chan struct{})}
 	if n := int64(p.a.opt.maxRequests); n > 0 {
 		wk.maxServed = n + rand.Int64N(int64(p.a.opt.maxRequestsJitter)+1)
 	}
@@ -344,6 +345,11 @@ func (wk *worker) control() {
 			wk.ready <- nil
 		case wire.LoadError:
 			wk.ready <- loadError(wk.p.a.spec, string(payload))
+		case wire.StackDump:
+			select {
+			case wk.stacks <- string(payload):
+			default: // no one asked, or gave up waiting
+			}
 		case wire.Log:
 			var rec logRecord
 			if json.Unmarshal(payload, &rec) != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gowsgi/wsgi/environ"
 	"github.com/gowsgi/wsgi/internal/wire"
+	"github.com/gowsgi/wsgi/interp"
 )
 
 // A worker process (WithProcesses) is the program's own executable, started
@@ -106,6 +107,17 @@ func runWorker(config string) int {
 				return 1
 			}
 			go newWorkerConn(app, c).serve()
+		case wire.Stacks:
+			go func() {
+				text, err := interp.Stacks()
+				if err != nil {
+					text = "gowsgi worker: " + err.Error()
+				}
+				if len(text) > wire.MaxPayload {
+					text = text[:wire.MaxPayload]
+				}
+				wp.send(wire.StackDump, []byte(text))
+			}()
 		case wire.Stop:
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			err := Shutdown(ctx)

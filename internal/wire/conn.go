@@ -33,10 +33,12 @@ const (
 	Ready
 	LoadError
 	Log
+	Stacks    // the App asks a worker for its Python threads' tracebacks
+	StackDump // the worker's answer: the text
 )
 
 var typeNames = [...]string{"", "Req", "Read", "Data", "EOF", "BodyErr", "Head", "Body", "Flush", "File",
-	"FileDone", "End", "Socket", "Stop", "Ready", "LoadError", "Log"}
+	"FileDone", "End", "Socket", "Stop", "Ready", "LoadError", "Log", "Stacks", "StackDump"}
 
 func (t Type) String() string {
 	if int(t) < len(typeNames) && t > 0 {
