@@ -13,26 +13,6 @@ import (
 	"github.com/gowsgi/wsgi"
 )
 
-// slowClient sends head and then part of a body, and never the rest; it
-// returns the status of the answer, 0 if the connection closed without
-// one.
-func slowClient(t *testing.T, url, head, part string) int {
-	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	io.WriteString(conn, head+part)
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		return 0
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 // TestIOTimeoutSlowUpload: an upload that stalls, before the app runs (a
 // small body, read first) or while it reads (a large one), is answered
 // 408 once WithIOTimeout passes, and the one Python thread is free for
@@ -48,7 +28,7 @@ func TestIOTimeoutSlowUpload(t *testing.T) {
 		{"stall_stream", 1 << 20, 0},
 	} {
 		head := fmt.Sprintf("POST /count?id=%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", tc.id, tc.size)
-		if got := slowClient(t, srv.URL, head, strings.Repeat("b", 1000)); got != http.StatusRequestTimeout {
+		if got := send(t, srv.URL, head+strings.Repeat("b", 1000)); got != http.StatusRequestTimeout {
 			t.Errorf("%s: status %d, want 408", tc.id, got)
 		}
 		// The slot is free again: this request runs.

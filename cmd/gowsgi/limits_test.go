@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,12 +17,8 @@ import (
 // code of the response (0 if the connection ended without one).
 func rawRequest(t *testing.T, addr, req string) int {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dialRaw(t, addr)
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(20 * time.Second))
 	go func() { io.WriteString(conn, req) }() // the server may answer before it has read it all
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {

@@ -399,12 +399,8 @@ func TestCLIRequestFraming(t *testing.T) {
 
 	exchange := func(t *testing.T, req string, piece int) string {
 		t.Helper()
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn := dialRaw(t, addr)
 		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(20 * time.Second))
 		for i := 0; i < len(req); i += piece {
 			if _, err := io.WriteString(conn, req[i:min(i+piece, len(req))]); err != nil {
 				t.Fatal(err)
@@ -495,4 +491,16 @@ func TestCLIMultipleBinds(t *testing.T) {
 			t.Fatalf("start %d: exit code %d, want 0; output:\n%s", i, code, p.stderr.String())
 		}
 	}
+}
+
+// dialRaw connects to addr for a raw HTTP exchange, with a 20 s deadline
+// on the whole of it.
+func dialRaw(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	return conn
 }
