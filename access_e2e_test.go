@@ -255,6 +255,21 @@ func TestMetrics(t *testing.T) {
 		if len(fams["gowsgi_worker_resident_memory_bytes"].GetMetric()) < testProcesses {
 			t.Errorf("resident memory of %d workers", len(fams["gowsgi_worker_resident_memory_bytes"].GetMetric()))
 		}
+		// Each worker's scheduler, under its pid.
+		limits := fams["gowsgi_python_limit"].GetMetric()
+		if len(limits) != testProcesses {
+			t.Errorf("gowsgi_python_limit of %d workers, want %d", len(limits), testProcesses)
+		}
+		for _, m := range limits {
+			if label(m, "pid") == "" || m.GetGauge().GetValue() < 1 {
+				t.Errorf("worker %q: gowsgi_python_limit %v", label(m, "pid"), m.GetGauge().GetValue())
+			}
+		}
+		for _, m := range fams["gowsgi_python_threads"].GetMetric() {
+			if m.GetGauge().GetValue() < 1 {
+				t.Errorf("worker %q: gowsgi_python_threads %v after requests", label(m, "pid"), m.GetGauge().GetValue())
+			}
+		}
 		return
 	}
 	if v := fams["gowsgi_python_limit"].GetMetric()[0].GetGauge().GetValue(); v < 1 {

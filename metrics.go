@@ -1,7 +1,9 @@
 package wsgi
 
 import (
+	"encoding/json"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gowsgi/wsgi/internal/wire"
 	"github.com/gowsgi/wsgi/interp"
 )
 
@@ -101,22 +104,26 @@ var (
 	descThreads = prometheus.NewDesc("gowsgi_threads",
 		"The most requests the App runs in Python at once (WithThreads).", nil, nil)
 
+	pidLabel = []string{"pid"}
+
+	// The scheduler's metrics are per interpreter: this process's for an
+	// app in it, each worker's with WithProcesses; pid says which.
 	descGateLimit = prometheus.NewDesc("gowsgi_python_limit",
-		"How many requests the scheduler lets run in Python at once now, as adapted to the app.", nil, nil)
+		"How many requests the scheduler lets run in Python at once now, as adapted to the app.", pidLabel, nil)
 	descGateRunning = prometheus.NewDesc("gowsgi_python_running",
-		"Requests running in Python now.", nil, nil)
+		"Requests running in Python now.", pidLabel, nil)
 	descGateWaiting = prometheus.NewDesc("gowsgi_python_waiting",
-		"Requests waiting now for the scheduler to let them into Python.", nil, nil)
+		"Requests waiting now for the scheduler to let them into Python.", pidLabel, nil)
 	descGateWaits = prometheus.NewDesc("gowsgi_python_waits_total",
-		"Requests that waited for the scheduler to let them into Python.", nil, nil)
+		"Requests that waited for the scheduler to let them into Python.", pidLabel, nil)
 	descGateWaited = prometheus.NewDesc("gowsgi_python_wait_seconds_total",
-		"Time requests have waited for the scheduler to let them into Python, in all.", nil, nil)
+		"Time requests have waited for the scheduler to let them into Python, in all.", pidLabel, nil)
 	descGILSamples = prometheus.NewDesc("gowsgi_python_gil_samples_total",
-		"Looks the scheduler took at the GIL while requests contended for Python (every 200 µs).", nil, nil)
+		"Looks the scheduler took at the GIL while requests contended for Python (every 200 µs).", pidLabel, nil)
 	descGILBusy = prometheus.NewDesc("gowsgi_python_gil_busy_samples_total",
-		"Of gowsgi_python_gil_samples_total, those that found the GIL held: their rate over the samples' is the GIL's busy fraction under contention.", nil, nil)
+		"Of gowsgi_python_gil_samples_total, those that found the GIL held: their rate over the samples' is the GIL's busy fraction under contention.", pidLabel, nil)
 	descThreadStates = prometheus.NewDesc("gowsgi_python_threads",
-		"OS threads with a Python thread state for requests.", nil, nil)
+		"OS threads with a Python thread state for requests.", pidLabel, nil)
 
 	descWorkers = prometheus.NewDesc("gowsgi_workers",
 		"Worker processes the App runs (WithProcesses).", nil, nil)
@@ -147,7 +154,6 @@ func (a *App) Describe(ch chan<- *prometheus.Desc) {
 		for _, d := range []*prometheus.Desc{descWorkers, descDeaths, descRecycles, descWorkerRSS, descWorkerInFlight} {
 			ch <- d
 		}
-		return
 	}
 	for _, d := range []*prometheus.Desc{descGateLimit, descGateRunning, descGateWaiting, descGateWaits,
 		descGateWaited, descGILSamples, descGILBusy, descThreadStates} {
@@ -199,9 +205,22 @@ func (a *App) Collect(ch chan<- prometheus.Metric) {
 			gauge(descWorkerRSS, float64(residentMemory(wk.pid)), pid)
 			gauge(descWorkerInFlight, float64(wk.inflight.Load()), pid)
 		}
+		for _, wg := range workersGate(live) {
+			collectGate(ch, strconv.Itoa(wg.pid), wg.gate)
+		}
 		return
 	}
-	g := interp.Gate()
+	collectGate(ch, strconv.Itoa(os.Getpid()), workerGate{GateState: interp.Gate(), ThreadStates: interp.ThreadStates()})
+}
+
+// collectGate sends one interpreter's scheduler metrics, labelled pid.
+func collectGate(ch chan<- prometheus.Metric, pid string, g workerGate) {
+	gauge := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, pid)
+	}
+	counter := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, pid)
+	}
 	gauge(descGateLimit, float64(g.Limit))
 	gauge(descGateRunning, float64(g.Running))
 	gauge(descGateWaiting, float64(g.Waiting))
@@ -209,7 +228,67 @@ func (a *App) Collect(ch chan<- prometheus.Metric) {
 	counter(descGateWaited, g.Waited.Seconds())
 	counter(descGILSamples, float64(g.GILSamples))
 	counter(descGILBusy, float64(g.GILBusy))
-	gauge(descThreadStates, float64(interp.ThreadStates()))
+	gauge(descThreadStates, float64(g.ThreadStates))
 }
 
 var _ prometheus.Collector = (*App)(nil)
+
+// gateTimeout is how long a scrape waits for a worker's scheduler state.
+const gateTimeout = time.Second
+
+// gateMu makes one round of Gate questions at a time, so that each
+// worker's answer is to the question just asked.
+var gateMu sync.Mutex
+
+// workersGate asks the serving workers among live for their scheduler's
+// state, all at once; a worker that does not answer within gateTimeout is
+// left out of this scrape.
+func workersGate(live []*worker) []struct {
+	pid  int
+	gate workerGate
+} {
+	gateMu.Lock()
+	defer gateMu.Unlock()
+	type answer = struct {
+		pid  int
+		gate workerGate
+	}
+	answers := make([]answer, len(live))
+	ok := make([]bool, len(live))
+	var wg sync.WaitGroup
+	for i, wk := range live {
+		if wk.state.Load() != serving {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-wk.gate: // a late answer to an earlier scrape
+			default:
+			}
+			wk.ctlMu.Lock()
+			wk.ctl.Frame(wire.Gate)
+			err := wk.ctl.Flush()
+			wk.ctlMu.Unlock()
+			if err != nil {
+				return
+			}
+			select {
+			case b := <-wk.gate:
+				ok[i] = json.Unmarshal(b, &answers[i].gate) == nil
+				answers[i].pid = wk.pid
+			case <-wk.exitedCh:
+			case <-time.After(gateTimeout):
+			}
+		}()
+	}
+	wg.Wait()
+	out := answers[:0]
+	for i := range answers {
+		if ok[i] {
+			out = append(out, answers[i])
+		}
+	}
+	return out
+}

@@ -137,6 +137,7 @@ type worker struct {
 
 	ready    chan error    // its first word: nil for Ready
 	stacks   chan string   // its answers to Stacks (App.DumpStacks)
+	gate     chan []byte   // its answers to Gate (App.Collect)
 	exitedCh chan struct{} // closed once its process is gone
 	exitErr  error
 
@@ -292,7 +293,7 @@ func (p *procs) startWorker(ctx context.Context, g *generation, pl *place) (*wor
 		return nil, err
 	}
 	wk := &worker{p: p, gen: g, place: pl, cmd: cmd, pid: cmd.Process.Pid, ctl: ctl,
-		ready: make(chan error, 1), stacks: make(chan string, 1), exitedCh: make(chan struct{})}
+		ready: make(chan error, 1), stacks: make(chan string, 1), gate: make(chan []byte, 1), exitedCh: make(chan struct{})}
 	if n := int64(p.a.opt.maxRequests); n > 0 {
 		wk.maxServed = n + rand.Int64N(int64(p.a.opt.maxRequestsJitter)+1)
 	}
@@ -345,6 +346,11 @@ func (wk *worker) control() {
 			wk.ready <- nil
 		case wire.LoadError:
 			wk.ready <- loadError(wk.p.a.spec, string(payload))
+		case wire.GateState:
+			select {
+			case wk.gate <- append([]byte(nil), payload...):
+			default:
+			}
 		case wire.StackDump:
 			select {
 			case wk.stacks <- string(payload):

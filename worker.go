@@ -47,6 +47,13 @@ type workerConfig struct {
 	InterruptOnDisconnect bool
 }
 
+// workerGate is a worker's answer to a Gate frame: what the App's metrics
+// report of an app in its own process.
+type workerGate struct {
+	interp.GateState
+	ThreadStates int
+}
+
 func init() {
 	if v, ok := os.LookupEnv(workerEnv); ok {
 		os.Unsetenv(workerEnv) // not for the app's own subprocesses
@@ -118,6 +125,10 @@ func runWorker(config string) int {
 				}
 				wp.send(wire.StackDump, []byte(text))
 			}()
+		case wire.Gate:
+			st := workerGate{GateState: interp.Gate(), ThreadStates: interp.ThreadStates()}
+			b, _ := json.Marshal(st)
+			wp.send(wire.GateState, b)
 		case wire.Stop:
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			err := Shutdown(ctx)

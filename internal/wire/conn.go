@@ -35,10 +35,12 @@ const (
 	Log
 	Stacks    // the App asks a worker for its Python threads' tracebacks
 	StackDump // the worker's answer: the text
+	Gate      // the App asks a worker for its scheduler's state (metrics)
+	GateState // the worker's answer: JSON
 )
 
 var typeNames = [...]string{"", "Req", "Read", "Data", "EOF", "BodyErr", "Head", "Body", "Flush", "File",
-	"FileDone", "End", "Socket", "Stop", "Ready", "LoadError", "Log", "Stacks", "StackDump"}
+	"FileDone", "End", "Socket", "Stop", "Ready", "LoadError", "Log", "Stacks", "StackDump", "Gate", "GateState"}
 
 func (t Type) String() string {
 	if int(t) < len(typeNames) && t > 0 {
