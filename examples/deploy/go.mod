@@ -1,0 +1,3 @@
+module github.com/gowsgi/wsgi/examples/deploy
+
+go 1.26.0
