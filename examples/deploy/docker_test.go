@@ -358,3 +358,52 @@ func must(s string, ok bool) string {
 	}
 	return s
 }
+
+// TestDockerBuildCommand runs the build stage's gowsgi build, the RUN
+// line that sources scripts/buildtags.sh, here with bash as the stage's
+// SHELL says, from the repository root (the stage's WORKDIR holds the
+// whole context). Where Debian's libpython3.11.a is installed, as
+// python3-dev installs it in the image, that is the -tags pystatic build.
+func TestDockerBuildCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skips a build of gowsgi")
+	}
+	stages := readDockerfile(t, "Dockerfile")
+	var line string
+	for _, in := range stages[0].all("RUN") {
+		if strings.Contains(in.args, "scripts/buildtags.sh") {
+			line = in.args
+		}
+	}
+	if line == "" {
+		t.Fatal("the build stage has no RUN that sources scripts/buildtags.sh")
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	out := t.TempDir()
+	line = strings.ReplaceAll(line, "/out/", out+"/")
+	if !strings.Contains(line, out) {
+		t.Fatalf("RUN %s: the binary is not built into /out/", line)
+	}
+	cmd := exec.Command(bash, "-o", "pipefail", "-c", line)
+	cmd.Dir = "../.."
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("RUN %s: %v\n%s", line, err, b)
+	}
+	// The binary that build made loads the app.
+	check := exec.Command(filepath.Join(out, "gowsgi"), "--check-config", "--chdir", appDir, "app:app")
+	if b, err := check.CombinedOutput(); err != nil {
+		t.Errorf("the built gowsgi --check-config: %v\n%s", err, b)
+	}
+	// Whether this machine made the static build, for the log.
+	tags, err := func() *exec.Cmd {
+		c := exec.Command(bash, "-c", "source scripts/buildtags.sh && echo \"${gowsgi_tags[@]}\"")
+		c.Dir = "../.."
+		return c
+	}().Output()
+	if err == nil {
+		t.Logf("built with tags %q", strings.TrimSpace(string(tags)))
+	}
+}
