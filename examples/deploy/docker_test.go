@@ -271,7 +271,7 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 	if hc, ok := final.last("HEALTHCHECK"); ok && hc.args != "NONE" {
-		appPort := port(must(flagValue(args, "bind")))
+		appPort := port(mustFlag(t, args, "bind"))
 		if !strings.Contains(hc.args, ":"+appPort+"/") {
 			t.Errorf("HEALTHCHECK %s: not on the app's port %s", hc.args, appPort)
 		}
@@ -332,7 +332,7 @@ func TestDockerCommand(t *testing.T) {
 		t.Fatalf("HEALTHCHECK %s: no CMD", hc.args)
 	}
 	probe := execForm(t, instruction{"HEALTHCHECK", cmdPart, hc.line})
-	appPort := port(must(flagValue(dockerArgs(t, st), "bind")))
+	appPort := port(mustFlag(t, dockerArgs(t, st), "bind"))
 	for i := range probe {
 		probe[i] = strings.ReplaceAll(probe[i], "127.0.0.1:"+appPort, addr)
 	}
@@ -352,11 +352,15 @@ func port(addr string) string {
 	return addr[strings.LastIndex(addr, ":")+1:]
 }
 
-func must(s string, ok bool) string {
+// mustFlag returns the value of --name in args, failing the test if
+// there is none.
+func mustFlag(t *testing.T, args []string, name string) string {
+	t.Helper()
+	v, ok := flagValue(args, name)
 	if !ok {
-		panic("missing flag")
+		t.Fatalf("no --%s in %q", name, args)
 	}
-	return s
+	return v
 }
 
 // TestDockerBuildCommand runs the build stage's gowsgi build, the RUN

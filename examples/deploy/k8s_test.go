@@ -141,7 +141,7 @@ func TestKubernetesManifests(t *testing.T) {
 
 	// The ports: gowsgi's flags, the container's ports, the image's
 	// EXPOSE, the probes and the Service's targets agree.
-	bind, metrics := must(flagValue(args, "bind")), must(flagValue(args, "metrics-bind"))
+	bind, metrics := mustFlag(t, args, "bind"), mustFlag(t, args, "metrics-bind")
 	if cfg["bind"] != "["+bind+"]" {
 		t.Errorf("--print-config bind = %s, want [%s]", cfg["bind"], bind)
 	}
@@ -171,7 +171,7 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	dockerCmd := dockerArgs(t, final)
 	for _, flag := range []string{"bind", "metrics-bind"} {
-		if d, k := must(flagValue(dockerCmd, flag)), must(flagValue(args, flag)); port(d) != port(k) {
+		if d, k := mustFlag(t, dockerCmd, flag), mustFlag(t, args, flag); port(d) != port(k) {
 			t.Errorf("--%s: %s in the Dockerfile's CMD, %s in the Deployment", flag, d, k)
 		}
 	}
