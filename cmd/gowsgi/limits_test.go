@@ -173,3 +173,32 @@ func TestCLIBadDurations(t *testing.T) {
 		t.Errorf("parsed %v %v %v %o", cfg.timeout, cfg.graceful, cfg.keepAlive, cfg.umask)
 	}
 }
+
+// TestCLIMaxQueue: --max-queue 1 with one thread: a request that finds one
+// running and one waiting is answered 503 with Retry-After at once.
+func TestCLIMaxQueue(t *testing.T) {
+	addr := freePort(t)
+	p := startGowsgi(t, nil, "--bind", addr, "--threads", "1", "--fixed-threads", "--max-queue", "1", "--chdir", appDir, "app:app")
+	waitReady(t, p, http.DefaultClient, "http://"+addr+"/")
+	for i := 0; i < 2; i++ {
+		go func() {
+			if resp, err := http.Get("http://" + addr + "/sleep?2"); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	c := &http.Client{Timeout: 500 * time.Millisecond}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		resp, err := c.Get("http://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" {
+				return
+			}
+		}
+		// Admitted before the two sleepers were both counted: try again.
+		if time.Now().After(deadline) {
+			t.Fatalf("no 503 with Retry-After past --max-queue 1: %v %v", resp, err)
+		}
+	}
+}
