@@ -175,17 +175,17 @@ func TestCLIBadDurations(t *testing.T) {
 }
 
 // TestCLIMaxQueue: --max-queue 1 with one thread: a request that finds one
-// running and one waiting is answered 503 with Retry-After at once.
+// running and one waiting is answered 503 with Retry-After at once. The
+// two are uploads that stall: the first holds the thread (a large body,
+// read by the app), the second is counted while its small body is read.
 func TestCLIMaxQueue(t *testing.T) {
 	addr := freePort(t)
 	p := startGowsgi(t, nil, "--bind", addr, "--threads", "1", "--fixed-threads", "--max-queue", "1", "--chdir", appDir, "app:app")
 	waitReady(t, p, http.DefaultClient, "http://"+addr+"/")
-	for i := 0; i < 2; i++ {
-		go func() {
-			if resp, err := http.Get("http://" + addr + "/sleep?2"); err == nil {
-				resp.Body.Close()
-			}
-		}()
+	for _, size := range []int{1 << 20, 1000} {
+		conn := dialRaw(t, addr)
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n0123456789", size)
 	}
 	c := &http.Client{Timeout: 500 * time.Millisecond}
 	for deadline := time.Now().Add(20 * time.Second); ; {
@@ -195,10 +195,12 @@ func TestCLIMaxQueue(t *testing.T) {
 			if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" {
 				return
 			}
+			t.Fatalf("past --max-queue 1: %s", resp.Status)
 		}
-		// Admitted before the two sleepers were both counted: try again.
+		// Admitted before the two uploads were both counted, it waits
+		// for the thread: try again.
 		if time.Now().After(deadline) {
-			t.Fatalf("no 503 with Retry-After past --max-queue 1: %v %v", resp, err)
+			t.Fatalf("no 503 with Retry-After past --max-queue 1: %v", err)
 		}
 	}
 }
