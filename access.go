@@ -155,7 +155,6 @@ func (a *App) serveObserved(w http.ResponseWriter, r *http.Request) {
 	rc := accessPool.Get().(*recorder)
 	rc.w = w
 	start := time.Now()
-	a.metrics.begin()
 	done := false
 	defer func() {
 		// Also run when the handler panics (http.ErrAbortHandler): the

@@ -52,7 +52,6 @@ type metrics struct {
 	requests [len(metricMethods)][len(metricClasses)]atomic.Int64
 	bytes    atomic.Int64
 	aborted  atomic.Int64
-	inFlight atomic.Int64
 
 	// Requests waiting for a free slot (WithThreads) now, and the time
 	// those that waited spent waiting, in ns.
@@ -70,12 +69,8 @@ func (m *metrics) init() {
 	})
 }
 
-// begin counts a request in flight.
-func (m *metrics) begin() { m.inFlight.Add(1) }
-
 // end counts a request answered.
 func (m *metrics) end(e *Access) {
-	m.inFlight.Add(-1)
 	if !m.on.Load() {
 		return
 	}
@@ -185,7 +180,7 @@ func (a *App) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(descBytes, float64(m.bytes.Load()))
 	counter(descAborted, float64(m.aborted.Load()))
-	gauge(descInFlight, float64(m.inFlight.Load()))
+	gauge(descInFlight, float64(a.inflight.Load())) // admit's count, kept for every request
 	gauge(descSlotWaiting, float64(m.slotWaiting.Load()))
 	counter(descSlotWaited, time.Duration(m.slotWaited.Load()).Seconds())
 	gauge(descThreads, float64(a.opt.threads))

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"github.com/gowsgi/wsgi/environ"
@@ -114,11 +113,8 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	measure := entry.enter(c.wait, c.app.fixed)
 	c.admitted = true
 	c.seq++
-	if deadline, ok := ctx.Deadline(); ok {
-		defer c.interruptAt(deadline)()
-	}
-	if c.app.interruptGone && ctx.Done() != nil {
-		defer c.interruptOnGone(ctx)()
+	if _, ok := ctx.Deadline(); ok || (c.app.interruptGone && ctx.Done() != nil) {
+		defer c.interruptWhenDone(ctx)()
 	}
 	C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
 		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,
@@ -369,41 +365,28 @@ func (c *Call) failure() error {
 		Timeout: c.res.interrupted == C.GW_TIMEOUT, Disconnected: c.res.interrupted == C.GW_GONE}
 }
 
-// interruptAt raises RequestTimeout (bootstrap.py) in the Python thread of
-// the request running now at deadline, if it still runs then: the app sees
-// an exception at its next bytecode, its iterable is closed, and Run
-// returns an *AppError with Timeout set. The timer's goroutine takes the
-// GIL for it; gw_interrupt checks, under the GIL, that the request is
-// still the one the timer is for. The returned stop waits for a timer that
-// has begun to fire, so c.res outlives every use.
-func (c *Call) interruptAt(deadline time.Time) (stop func()) {
-	res, seq := c.res, C.longlong(c.seq)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	t := time.AfterFunc(time.Until(deadline), func() {
-		defer wg.Done()
-		C.gw_interrupt(res, seq, C.GW_TIMEOUT)
-	})
-	return func() {
-		if t.Stop() {
-			wg.Done()
-		}
-		wg.Wait()
-	}
-}
-
-// interruptOnGone raises ClientDisconnected in the request's Python thread
-// as soon as ctx is cancelled (not past its deadline: that is
-// interruptAt's): net/http cancels a request's context when its client
-// closes the connection. As interruptAt, the returned stop waits for a
-// raise under way.
-func (c *Call) interruptOnGone(ctx context.Context) (stop func()) {
-	res, seq := c.res, C.longlong(c.seq)
+// interruptWhenDone raises, in the Python thread of the request running
+// now, RequestTimeout (bootstrap.py) when ctx passes its deadline, or
+// ClientDisconnected when it is cancelled otherwise and the App asked for
+// it (AppOptions.InterruptOnDisconnect; net/http cancels a request's
+// context when its client closes the connection), if the request still
+// runs then: the app sees the exception at its next bytecode, its iterable
+// is closed, and Run returns an *AppError with Timeout or Disconnected
+// set. It rides on ctx's own timer (context.AfterFunc), not one of its
+// own. The callback's goroutine takes the GIL for it; gw_interrupt checks,
+// under the GIL, that the request is still the one it is for. The
+// returned stop waits for a callback that has begun, so c.res outlives
+// every use.
+func (c *Call) interruptWhenDone(ctx context.Context) (stop func()) {
+	res, seq, gone := c.res, C.longlong(c.seq), c.app.interruptGone
 	var wg sync.WaitGroup
 	wg.Add(1)
 	cancel := context.AfterFunc(ctx, func() {
 		defer wg.Done()
-		if errors.Is(ctx.Err(), context.Canceled) {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			C.gw_interrupt(res, seq, C.GW_TIMEOUT)
+		case gone:
 			C.gw_interrupt(res, seq, C.GW_GONE)
 		}
 	})

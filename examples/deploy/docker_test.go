@@ -301,21 +301,7 @@ func TestDockerCommand(t *testing.T) {
 
 	addr, metrics := freeAddr(t), freeAddr(t)
 	args = setFlag(t, setFlag(t, args, "bind", addr), "metrics-bind", metrics)
-	cmd := exec.Command(gowsgi, args...)
-	cmd.Env = append(os.Environ(), envList...)
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("gowsgi %s:\n%s", strings.Join(args, " "), out.String())
-		}
-	})
+	out := startGowsgi(t, envList, args)
 	waitFor(t, out, "msg=listening", 60*time.Second)
 	if status, body := get(t, http.DefaultClient, "http://"+addr+"/healthz"); status != 200 || body != "ok\n" {
 		t.Errorf("GET /healthz = %d %q", status, body)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -299,21 +298,7 @@ func TestKubernetesPod(t *testing.T) {
 	args = setFlag(t, args, "metrics-bind", metrics)
 	local := map[int32]string{namedPort(t, c, "http"): addr, namedPort(t, c, "metrics"): metrics}
 
-	cmd := exec.Command(gowsgi, args...)
-	cmd.Env = append(os.Environ(), podEnv(t, c)...)
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("gowsgi %s:\n%s", strings.Join(args, " "), out.String())
-		}
-	})
+	out := startGowsgi(t, podEnv(t, c), args)
 	waitFor(t, out, "msg=listening", 60*time.Second)
 
 	client := &http.Client{Timeout: 30 * time.Second}

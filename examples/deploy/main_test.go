@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var (
@@ -94,4 +95,27 @@ func printConfig(t *testing.T, env []string, args ...string) map[string]string {
 		}
 	}
 	return settings
+}
+
+// startGowsgi runs the built gowsgi with args and env added to this
+// process's environment, and returns its output; it is killed when the
+// test ends, and its output logged if the test failed.
+func startGowsgi(t *testing.T, env, args []string) *lockedBuffer {
+	t.Helper()
+	cmd := exec.Command(gowsgi, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("gowsgi %s:\n%s", strings.Join(args, " "), out.String())
+		}
+	})
+	return out
 }
