@@ -18,6 +18,7 @@ package wsgi_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -189,6 +191,18 @@ func wantBody(status int, n int64, prefix string) func(w *benchWriter) error {
 func BenchmarkServeHTTPHello(b *testing.B) {
 	app := benchApp(b, "hello:app")
 	benchServe(b, app, benchRequest("GET", "/", nil, 0), nil, wantBody(200, 13, "Hello, World!"))
+}
+
+// BenchmarkServeHTTPHelloTimeout is BenchmarkServeHTTPHello with a
+// request timeout (the CLI's default --timeout 30) on a request whose
+// context can be cancelled, as net/http's is: its difference from the
+// plain one is what watching the deadline costs.
+func BenchmarkServeHTTPHelloTimeout(b *testing.B) {
+	app := benchAppAs(b, "hello:app timeout", "hello:app", wsgi.WithTimeout(30*time.Second))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := benchRequest("GET", "/", nil, 0).WithContext(ctx)
+	benchServe(b, app, r, nil, wantBody(200, 13, "Hello, World!"))
 }
 
 // BenchmarkServeHTTPHelloObserved is BenchmarkServeHTTPHello with the

@@ -52,14 +52,12 @@ type clientIO struct {
 
 var clientIOPool = sync.Pool{New: func() any { return new(clientIO) }}
 
-// newClientIO wraps w and r.Body for the timeout d; r's body is replaced.
-// The caller calls done when the request ends.
-func newClientIO(w http.ResponseWriter, r *http.Request, d time.Duration) *clientIO {
+// newClientIO wraps w and r.Body for the timeout d, no deadline past the
+// request's (zero: none); r's body is replaced. The caller calls done when
+// the request ends.
+func newClientIO(w http.ResponseWriter, r *http.Request, d time.Duration, deadline time.Time) *clientIO {
 	c := clientIOPool.Get().(*clientIO)
-	c.w, c.rc, c.d = w, *http.NewResponseController(w), d
-	if dl, ok := r.Context().Deadline(); ok {
-		c.cap = dl
-	}
+	c.w, c.rc, c.d, c.cap = w, *http.NewResponseController(w), d, deadline
 	if r.Body != nil && r.Body != http.NoBody {
 		c.body = bodyReader{rc: r.Body, c: c}
 		r.Body = &c.body

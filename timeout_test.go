@@ -7,6 +7,7 @@ package wsgi_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -121,4 +122,22 @@ func TestTimeoutStuckInC(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestTimeoutWaitingOnClient: a request whose app waits for the stream
+// writer, behind a client that reads nothing, still ends at its deadline
+// (with no I/O timeout to end it first): its iterable is closed while the
+// client has not read a byte.
+func TestTimeoutWaitingOnClient(t *testing.T) {
+	inProcessOnly(t) // it watches the stream writers of this process
+	srv, rec := rawServer(t, wsgi.WithTimeout(500*time.Millisecond))
+	waitNoStreams(t)
+	id := newCloseID(t)
+	conn := rawConn(t, hostOf(srv))
+	fmt.Fprintf(conn, "GET /stream_long?n=100000&size=16384&id=%s HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", id)
+	if r := waitCloses(t, srv.URL, id); r.Closes != 1 || r.Exhausted {
+		t.Errorf("close() called %d times (exhausted %v), want once, before the end", r.Closes, r.Exhausted)
+	}
+	rec.waitLog(t, "timed out")
+	waitNoStreams(t)
 }

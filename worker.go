@@ -243,8 +243,8 @@ type workerConn struct {
 	spare []byte       // a read buffer for Detach
 
 	// The request being run.
-	rctx     context.Context
-	detached bool // its Req frame was kept from being overwritten
+	deadline time.Time // its deadline, or zero
+	detached bool      // its Req frame was kept from being overwritten
 
 	wmu   sync.Mutex // writes: the stream's writer goroutine writes beside an app reading wsgi.input
 	wrote bool
@@ -336,12 +336,12 @@ func (wc *workerConn) serve() {
 // may take another.
 func (wc *workerConn) handle() bool {
 	req := &wc.req
-	ctx, cancel := wc.ctx, context.CancelFunc(nil)
+	ctx := wc.ctx
+	wc.deadline = time.Time{}
 	if req.Deadline != 0 {
-		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, req.Deadline))
-		defer cancel()
+		wc.deadline = time.Unix(0, req.Deadline)
 	}
-	wc.rctx, wc.detached = ctx, false
+	wc.detached = false
 	clear(wc.h)
 	wc.wrote, wc.err = false, nil
 	wc.r = http.Request{Method: req.Method, RequestURI: req.URI}
@@ -354,7 +354,7 @@ func (wc *workerConn) handle() bool {
 	defer wc.busy.Store(0)
 
 	a := wc.app
-	s, status := a.acquire(ctx)
+	s, status := a.acquire(ctx, wc.deadline)
 	abort := false
 	if s == nil {
 		if status == 0 {
@@ -371,7 +371,7 @@ func (wc *workerConn) handle() bool {
 		case wire.StreamBody:
 			stream = &wireBody{wc: wc}
 		}
-		abort = a.run(s, ctx, wc, &wc.r, req.Env, environ.Flags(req.Flags), body, stream)
+		abort = a.run(s, ctx, wc.deadline, wc, &wc.r, req.Env, environ.Flags(req.Flags), body, stream)
 		a.slots <- s
 	}
 	wc.wmu.Lock()
@@ -428,7 +428,7 @@ func (wc *workerConn) ask(t wire.Type, v uint64, fd *os.File) (wire.Type, []byte
 		wc.spare = wc.c.Detach(wc.spare)
 		wc.detached = true
 	}
-	if d, ok := wc.rctx.Deadline(); ok {
+	if d := wc.deadline; !d.IsZero() {
 		wc.c.SetReadDeadline(d)
 		defer wc.c.SetReadDeadline(time.Time{})
 	}

@@ -149,14 +149,26 @@ func (a *App) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer a.leave()
+	// The request's deadline is passed down as a time, not as a context
+	// with a timer: interp watches every running request's deadline with
+	// one goroutine. A worker process's relay still takes a context (see
+	// procs.dispatch).
+	var deadline time.Time
 	if a.opt.timeout > 0 {
-		ctx, cancel := context.WithTimeout(r.Context(), a.opt.timeout)
-		defer cancel()
-		r = r.WithContext(ctx)
+		if a.procs != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), a.opt.timeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		} else {
+			deadline = time.Now().Add(a.opt.timeout)
+		}
+	}
+	if d, ok := r.Context().Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
 	}
 	var cio *clientIO
 	if a.opt.ioTimeout > 0 {
-		cio = newClientIO(w, r, a.opt.ioTimeout)
+		cio = newClientIO(w, r, a.opt.ioTimeout, deadline)
 		defer cio.done()
 		w = cio
 	}
@@ -195,7 +207,7 @@ func (a *App) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s, status := a.acquire(r.Context())
+	s, status := a.acquire(r.Context(), deadline)
 	if s == nil {
 		if status != 0 {
 			w.Header().Set("Retry-After", "1")
@@ -204,7 +216,7 @@ func (a *App) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { a.slots <- s }()
-	abort := a.serve(s, w, r, body, stream)
+	abort := a.serve(s, deadline, w, r, body, stream)
 	if abort {
 		// Headers are out: the only honest end is a cut connection.
 		panic(http.ErrAbortHandler)
@@ -213,7 +225,7 @@ func (a *App) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve runs the request on slot s and reports whether the connection
 // must be aborted.
-func (a *App) serve(s *slot, w http.ResponseWriter, r *http.Request, body []byte, stream io.Reader) bool {
+func (a *App) serve(s *slot, deadline time.Time, w http.ResponseWriter, r *http.Request, body []byte, stream io.Reader) bool {
 	var flags environ.Flags
 	var err error
 	s.env, flags, err = a.buildEnv(s.env[:0], r)
@@ -221,7 +233,7 @@ func (a *App) serve(s *slot, w http.ResponseWriter, r *http.Request, body []byte
 		s.w.Reset(w, r)
 		return !s.w.Error500()
 	}
-	return a.run(s, r.Context(), w, r, s.env, flags, body, stream)
+	return a.run(s, r.Context(), deadline, w, r, s.env, flags, body, stream)
 }
 
 // buildEnv appends r's packed environ, with the EnvironFunc's entries, to
@@ -243,10 +255,11 @@ func (a *App) buildEnv(env []byte, r *http.Request) ([]byte, environ.Flags, erro
 
 // run runs on slot s the request whose packed environ is env, writing the
 // response to w, and reports whether the connection must be aborted. r
-// gives the method (HEAD's rules) and what the logs say.
-func (a *App) run(s *slot, ctx context.Context, w http.ResponseWriter, r *http.Request, env []byte, flags environ.Flags, body []byte, stream io.Reader) bool {
+// gives the method (HEAD's rules) and what the logs say. Past deadline
+// (zero: none) or ctx's, the app is interrupted (interp.Call.Run).
+func (a *App) run(s *slot, ctx context.Context, deadline time.Time, w http.ResponseWriter, r *http.Request, env []byte, flags environ.Flags, body []byte, stream io.Reader) bool {
 	s.w.Reset(w, r)
-	err := s.call.Run(ctx, env, flags, body, stream, &s.w)
+	err := s.call.Run(ctx, deadline, env, flags, body, stream, &s.w)
 	if err == nil {
 		err = s.w.Finish()
 		if errors.Is(err, response.ErrShortBody) {
@@ -279,14 +292,21 @@ func (a *App) run(s *slot, ctx context.Context, w http.ResponseWriter, r *http.R
 	return !s.w.Error500()
 }
 
-// acquire takes a free slot, waiting at most the queue timeout. It returns
-// nil and the status to answer (0: the client is gone) when it gets none.
-func (a *App) acquire(ctx context.Context) (*slot, int) {
+// acquire takes a free slot, waiting at most the queue timeout, and not
+// past deadline (zero: none). It returns nil and the status to answer (0:
+// the client is gone) when it gets none.
+func (a *App) acquire(ctx context.Context, deadline time.Time) (*slot, int) {
 	var s *slot
 	select {
 	case s = <-a.slots:
 	default:
-		t := time.NewTimer(a.opt.queueTimeout)
+		wait, status := a.opt.queueTimeout, http.StatusServiceUnavailable
+		if !deadline.IsZero() {
+			if left := time.Until(deadline); left < wait {
+				wait, status = max(left, 0), http.StatusGatewayTimeout
+			}
+		}
+		t := time.NewTimer(wait)
 		defer t.Stop()
 		a.metrics.slotWaiting.Add(1)
 		defer func(t0 time.Time) {
@@ -296,9 +316,11 @@ func (a *App) acquire(ctx context.Context) (*slot, int) {
 		select {
 		case s = <-a.slots:
 		case <-t.C:
-			a.log.Warn("no free thread within the queue timeout; answered 503",
-				"threads", a.opt.threads, "timeout", a.opt.queueTimeout)
-			return nil, http.StatusServiceUnavailable
+			if status == http.StatusServiceUnavailable {
+				a.log.Warn("no free thread within the queue timeout; answered 503",
+					"threads", a.opt.threads, "timeout", a.opt.queueTimeout)
+			}
+			return nil, status
 		case <-ctx.Done():
 			return nil, doneStatus(ctx)
 		}

@@ -136,12 +136,18 @@ static void fail_text(gw_result *res)
 	free(t);
 }
 
-/* close_result calls result.close() once, if it has one. */
-static int close_result(gw_req *req)
+/* close_result calls result.close() once, if it has one. A request that
+ * was interrupted (res->interrupted) ends with that already: an exception
+ * not yet delivered to its thread (it was waiting on Go, whose callback
+ * failed instead) is withdrawn first, so it cannot land inside close()
+ * and skip the app's clean-up. gw_interrupt raises once a request. */
+static int close_result(gw_req *req, gw_result *res)
 {
 	if (req->closed || req->result == NULL)
 		return 0;
 	req->closed = 1;
+	if (res->interrupted)
+		PyThreadState_SetAsyncExc(res->thread, NULL);
 	if (PyList_CheckExact(req->result) || PyTuple_CheckExact(req->result) ||
 	    PyBytes_CheckExact(req->result))
 		return 0;
@@ -176,7 +182,7 @@ static void fail(gw_req *req, gw_result *res)
 {
 	fail_text(res);
 	if (req != NULL) {
-		if (close_result(req) < 0)
+		if (close_result(req, res) < 0)
 			fail_text(res);
 		end_req(req);
 	}
@@ -285,7 +291,7 @@ static void produce(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 end:
 	/* The response is whole: a failing close() is logged (res->err), it
 	 * does not spoil what the client gets. */
-	if (close_result(req) < 0)
+	if (close_result(req, res) < 0)
 		fail_text(res);
 	end_req(req);
 	res->kind = GW_DONE;
@@ -362,7 +368,7 @@ static void drive(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 		if (rc < 0 || file) {
 			/* Go stopped (the client is gone, or what Go checks failed:
 			 * c.cbErr says) or the file went out: close() and end. */
-			if (close_result(req) < 0)
+			if (close_result(req, res) < 0)
 				fail_text(res);
 			end_req(req);
 			res->kind = rc < 0 ? GW_STOP : GW_DONE;
@@ -380,18 +386,24 @@ extern PyObject *gw_timeout_exc, *gw_gone_exc, *gw_bootstrap;
  * and the raise cannot race with the request ending (gw_start clears
  * res->live with the GIL held). The exception is delivered at the thread's
  * next bytecode: a thread blocked in C (a sleep, a socket) gets it only
- * when it comes back. Returns 1 if it was raised. */
+ * when it comes back. Returns 1 if it was raised now, -1 if there is
+ * nothing more to do (the request was interrupted before, or has ended),
+ * 0 if the request is not in Python yet: try again later. */
 int gw_interrupt(gw_result *res, long long seq, int why)
 {
-	int raised = 0;
+	int rc = -1;
 	gw_acquire();
-	if (res->live && res->seq == seq && !res->interrupted) {
+	if (res->seq < seq) {
+		rc = 0; /* not yet begun */
+	} else if (res->seq == seq && res->live && !res->interrupted) {
 		PyObject *exc = why == GW_GONE ? gw_gone_exc : gw_timeout_exc; /* borrowed */
-		raised = PyThreadState_SetAsyncExc(res->thread, exc) == 1;
-		res->interrupted = raised ? why : 0;
+		if (PyThreadState_SetAsyncExc(res->thread, exc) == 1) {
+			res->interrupted = why;
+			rc = 1;
+		}
 	}
 	gw_release();
-	return raised;
+	return rc;
 }
 
 /* after_interrupt, with the GIL, at the end of a request that got a

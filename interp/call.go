@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/gowsgi/wsgi/environ"
@@ -52,11 +53,21 @@ type Call struct {
 	wait      *waiter // this Call's place in the gate's queue (see gate.go)
 	admitted  bool    // the gate has admitted the running request into C
 	callbacks int64   // callbacks into Go during the request, for the gate's convoy count
+
+	// The request's deadline, while it is armed (see deadline.go).
+	expired       chan struct{} // closed by the watcher once the deadline passed
+	expiredClosed bool          // expired is closed: the next arm makes a new one
+	dlAt          time.Time     // the deadline
+	dlSeq         int64         // the request it is for
+	dlDone        bool          // the watcher raised RequestTimeout, or had nothing to raise it in
+	dlNext        *Call         // the armed Calls, under deadlines.mu
+	dlPrev        *Call
+	dlFire        sync.Mutex // held by the watcher while it expires this Call
 }
 
 // NewCall returns a Call for a.
 func (a *App) NewCall() *Call {
-	c := &Call{app: a, out: make([]byte, OutSize), wait: newWaiter()}
+	c := &Call{app: a, out: make([]byte, OutSize), wait: newWaiter(), expired: make(chan struct{})}
 	// Owned by the Call, freed by Free.
 	c.res = (*C.gw_result)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gw_result{}))))
 	c.handle = cgo.NewHandle(c)
@@ -68,7 +79,7 @@ func (a *App) NewCall() *Call {
 func (c *Call) Free() {
 	C.gw_drop_hold(c.res)
 	c.handle.Delete()
-	C.free(unsafe.Pointer(c.res)) // Run waited for its interrupt timer
+	C.free(unsafe.Pointer(c.res)) // Run disarmed its deadline and waited for its interrupt callback
 	c.res = nil
 }
 
@@ -93,7 +104,12 @@ func (e *AppError) Error() string { return "WSGI app failed:\n" + e.Traceback }
 // close() has been called on the app's iterable in every case. An app that
 // failed on a malformed request body (ErrBadRequestBody) before anything
 // was sent has had a 400 Bad Request written for it, and Run returns nil.
-func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []byte, stream io.Reader, w *response.Writer) error {
+//
+// The request's deadline is the earlier of deadline (zero: none) and
+// ctx's own. Past it, RequestTimeout is raised in the request's Python
+// thread (see deadline.go) and Run returns an *AppError with Timeout set.
+// A deadline given here costs no timer; one on ctx costs ctx its own.
+func (c *Call) Run(ctx context.Context, deadline time.Time, env []byte, flags environ.Flags, body []byte, stream io.Reader, w *response.Writer) error {
 	c.ctx, c.w, c.stream, c.cbErr, c.panicked = ctx, w, stream, nil, nil
 	defer func() { c.ctx, c.w, c.stream = nil, nil, nil }()
 
@@ -113,13 +129,22 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	measure := entry.enter(c.wait, c.app.fixed)
 	c.admitted = true
 	c.seq++
-	if _, ok := ctx.Deadline(); ok || (c.app.interruptGone && ctx.Done() != nil) {
-		defer c.interruptWhenDone(ctx)()
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
+	}
+	if !deadline.IsZero() {
+		deadlines.arm(c, deadline)
+	}
+	if c.app.interruptGone && ctx.Done() != nil {
+		defer c.interruptWhenGone(ctx)()
 	}
 	C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
 		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,
 		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), cbool(measure),
 		C.longlong(c.seq), c.res)
+	if !deadline.IsZero() {
+		deadlines.disarm(c)
+	}
 	woke := c.leave()
 	if measure {
 		entry.measured(int64(c.res.cpu_ns), int64(c.res.wall_ns), int64(c.res.wait_ns))
@@ -135,6 +160,11 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 		// The response is complete once the writer has sent what the
 		// app produced; a panic in it ends the request as one in a
 		// callback does.
+		// A request interrupted at its deadline cannot complete: what
+		// is queued for a slow client is not waited for.
+		if c.expiredClosed && c.res.kind != C.GW_DONE {
+			c.w.Abandon()
+		}
 		var p any
 		werr, p = c.s.stop()
 		c.s = nil
@@ -161,6 +191,9 @@ func (c *Call) Run(ctx context.Context, env []byte, flags environ.Flags, body []
 	case C.GW_STOP:
 		if c.res.err != nil {
 			c.logClose(takeErrorN(c.res.err, c.res.err_len))
+		}
+		if errors.Is(c.cbErr, errDeadline) {
+			return &AppError{Traceback: "gowsgi: " + strings.TrimPrefix(errDeadline.Error(), response.ErrClientGone.Error()+": "), Timeout: true}
 		}
 		return c.cbErr
 	}
@@ -228,7 +261,7 @@ func (c *Call) queue() error {
 		ext = unsafe.Slice((*byte)(unsafe.Pointer(c.res.ext)), int(c.res.ext_len))
 	}
 	if len(in)+len(ext) > StreamQueue {
-		if err := c.s.drain(c.ctx); err != nil {
+		if err := c.s.drain(c.ctx, c.expired); err != nil {
 			return err
 		}
 		if err := c.deliver(); err != nil {
@@ -237,12 +270,12 @@ func (c *Call) queue() error {
 		return c.w.Flush()
 	}
 	if len(in) > 0 {
-		if err := c.s.push(c.ctx, in); err != nil {
+		if err := c.s.push(c.ctx, c.expired, in); err != nil {
 			return err
 		}
 	}
 	if len(ext) > 0 {
-		return c.s.push(c.ctx, ext)
+		return c.s.push(c.ctx, c.expired, ext)
 	}
 	return nil
 }
@@ -365,28 +398,23 @@ func (c *Call) failure() error {
 		Timeout: c.res.interrupted == C.GW_TIMEOUT, Disconnected: c.res.interrupted == C.GW_GONE}
 }
 
-// interruptWhenDone raises, in the Python thread of the request running
-// now, RequestTimeout (bootstrap.py) when ctx passes its deadline, or
-// ClientDisconnected when it is cancelled otherwise and the App asked for
-// it (AppOptions.InterruptOnDisconnect; net/http cancels a request's
-// context when its client closes the connection), if the request still
-// runs then: the app sees the exception at its next bytecode, its iterable
-// is closed, and Run returns an *AppError with Timeout or Disconnected
-// set. It rides on ctx's own timer (context.AfterFunc), not one of its
-// own. The callback's goroutine takes the GIL for it; gw_interrupt checks,
-// under the GIL, that the request is still the one it is for. The
-// returned stop waits for a callback that has begun, so c.res outlives
-// every use.
-func (c *Call) interruptWhenDone(ctx context.Context) (stop func()) {
-	res, seq, gone := c.res, C.longlong(c.seq), c.app.interruptGone
+// interruptWhenGone raises, in the Python thread of the request running
+// now, ClientDisconnected when ctx is cancelled (net/http cancels a
+// request's context when its client closes the connection), if the
+// request still runs then: the app sees the exception at its next
+// bytecode, its iterable is closed, and Run returns an *AppError with
+// Disconnected set. A ctx that passed its deadline is left to the
+// deadline watcher, which raises RequestTimeout. The callback's goroutine
+// takes the GIL for it; gw_interrupt checks, under the GIL, that the
+// request is still the one it is for. The returned stop waits for a
+// callback that has begun, so c.res outlives every use.
+func (c *Call) interruptWhenGone(ctx context.Context) (stop func()) {
+	res, seq := c.res, C.longlong(c.seq)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	cancel := context.AfterFunc(ctx, func() {
 		defer wg.Done()
-		switch {
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			C.gw_interrupt(res, seq, C.GW_TIMEOUT)
-		case gone:
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			C.gw_interrupt(res, seq, C.GW_GONE)
 		}
 	})

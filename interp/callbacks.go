@@ -113,7 +113,7 @@ func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.cha
 	if c.s != nil {
 		// Blocks of the iterable still queued go first; then the
 		// writer is idle and this write may use the response.
-		if err := c.s.drain(c.ctx); err != nil {
+		if err := c.s.drain(c.ctx, c.expired); err != nil {
 			c.cbErr = err
 			return -1
 		}

@@ -42,7 +42,7 @@ func spin(t *testing.T) (<-chan error, *httptest.ResponseRecorder) {
 	env, flags := environ.Build(nil, r, &environ.Options{})
 	done := make(chan error, 1)
 	go func() {
-		err := c.Run(context.Background(), env, flags, nil, nil, w)
+		err := c.Run(context.Background(), time.Time{}, env, flags, nil, nil, w)
 		if err == nil {
 			err = w.Finish()
 		}

@@ -235,12 +235,12 @@ func (s *stream) drop() {
 }
 
 // push queues a copy of p for the writer, waiting while the queue is too
-// full to take it. It fails with the writer's error, or when ctx ends
-// while it waits.
-func (s *stream) push(ctx context.Context, p []byte) error {
+// full to take it. It fails with the writer's error, or when ctx ends or
+// expired is closed (the request's deadline passed) while it waits.
+func (s *stream) push(ctx context.Context, expired <-chan struct{}, p []byte) error {
 	s.mu.Lock()
 	for s.err == nil && s.held > 0 && s.held+len(p) > StreamQueue {
-		if err := s.wait(ctx); err != nil {
+		if err := s.wait(ctx, expired); err != nil {
 			return err
 		}
 	}
@@ -258,10 +258,11 @@ func (s *stream) push(ctx context.Context, p []byte) error {
 // drain waits until everything queued has been written and flushed, and
 // returns the writer's error. The writer is then idle, and stays so while
 // nothing is pushed: the caller may use the ResponseWriter.
-func (s *stream) drain(ctx context.Context) error {
+// It fails as push does.
+func (s *stream) drain(ctx context.Context, expired <-chan struct{}) error {
 	s.mu.Lock()
 	for s.err == nil && (s.held > 0 || s.busy) {
-		if err := s.wait(ctx); err != nil {
+		if err := s.wait(ctx, expired); err != nil {
 			return err
 		}
 	}
@@ -271,22 +272,31 @@ func (s *stream) drain(ctx context.Context) error {
 }
 
 // wait waits for the writer to make progress. s.mu is held, and released
-// while it waits; it stays held unless ctx ends, which returns the
-// client's error with s.mu released.
-func (s *stream) wait(ctx context.Context) error {
+// while it waits; it stays held unless ctx ends or expired is closed,
+// which returns the client's error with s.mu released.
+func (s *stream) wait(ctx context.Context, expired <-chan struct{}) error {
 	s.waiting = true
 	s.mu.Unlock()
+	var err error
 	select {
 	case <-s.room:
 	case <-ctx.Done():
+		err = fmt.Errorf("%w: %v", response.ErrClientGone, ctx.Err())
+	case <-expired:
+		err = errDeadline
+	}
+	if err != nil {
 		s.mu.Lock()
 		s.waiting = false
 		s.mu.Unlock()
-		return fmt.Errorf("%w: %v", response.ErrClientGone, ctx.Err())
+		return err
 	}
 	s.mu.Lock()
 	return nil
 }
+
+// errDeadline is a wait on the writer ended by the request's deadline.
+var errDeadline = fmt.Errorf("%w: the request's deadline passed while its app waited on the client", response.ErrClientGone)
 
 // stop ends the writer once it has written what is queued (or failed),
 // and puts s back in the pool. It returns the writer's error and the

@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"os"
 	"strconv"
+	"time"
 )
 
 // ErrShortBody is returned by [Writer.Finish] when the application declared
@@ -292,6 +293,17 @@ func (rw *Writer) Flush() error {
 		return rw.clientError(err)
 	}
 	return nil
+}
+
+// Abandon makes a write or flush that waits on the client fail now, and
+// those after it, by setting the connection's write deadline to the past
+// through [http.ResponseController]: for a response that can no longer
+// complete (its app was interrupted) and must not hold the request while
+// a slow client takes what was queued for it. Unlike the other methods it
+// may be called from another goroutine than the one writing; it touches
+// only the connection. It reports whether the ResponseWriter supports it.
+func (rw *Writer) Abandon() bool {
+	return http.NewResponseController(rw.w).SetWriteDeadline(time.Now()) == nil
 }
 
 // SendFile sends the header if not yet sent, then copies from f, starting
