@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -176,18 +177,41 @@ func TestCLIBadDurations(t *testing.T) {
 
 // TestCLIMaxQueue: --max-queue 1 with one thread: a request that finds one
 // running and one waiting is answered 503 with Retry-After at once. The
-// two are uploads that stall: the first holds the thread (a large body,
-// read by the app), the second is counted while its small body is read.
+// two are uploads: the first holds the thread (a large body that stalls,
+// read by the app), the second, whole, waits for it.
+// Each is sent only once the server shows it has the one before: a GET
+// that is neither answered nor refused within its client timeout is
+// waiting for the thread.
 func TestCLIMaxQueue(t *testing.T) {
 	addr := freePort(t)
 	p := startGowsgi(t, nil, "--bind", addr, "--threads", "1", "--fixed-threads", "--max-queue", "1", "--chdir", appDir, "app:app")
 	waitReady(t, p, http.DefaultClient, "http://"+addr+"/")
-	for _, size := range []int{1 << 20, 1000} {
+	c := &http.Client{Timeout: 300 * time.Millisecond}
+	upload := func(size int) net.Conn {
 		conn := dialRaw(t, addr)
-		defer conn.Close()
+		t.Cleanup(func() { conn.Close() })
 		fmt.Fprintf(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n0123456789", size)
+		return conn
 	}
-	c := &http.Client{Timeout: 500 * time.Millisecond}
+
+	// The first upload holds the thread: until it does, a GET is served.
+	upload(1 << 20)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		resp, err := c.Get("http://" + addr + "/")
+		if err != nil {
+			break // it waited for the thread
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("one upload in flight under --max-queue 1: %s, want 200 or a wait", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stalled upload never held the only thread")
+		}
+	}
+
+	// The second waits for the thread: from then on a GET is refused.
+	second := upload(10)
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		resp, err := c.Get("http://" + addr + "/")
 		if err == nil {
@@ -195,10 +219,21 @@ func TestCLIMaxQueue(t *testing.T) {
 			if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" {
 				return
 			}
-			t.Fatalf("past --max-queue 1: %s", resp.Status)
+			t.Fatalf("the thread held and one waiting, past --max-queue 1: %s %v, want 503 with Retry-After", resp.Status, resp.Header)
 		}
-		// Admitted before the two uploads were both counted, it waits
-		// for the thread: try again.
+		// The second upload is not counted yet: this GET took the
+		// queue's one place, and left it when its client gave up. Or
+		// the upload came while a GET before it still held that place,
+		// and was refused itself (whole, so that its 503 is not held
+		// back until its body is read): send it again.
+		second.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+		buf := make([]byte, 64)
+		if n, _ := second.Read(buf); n > 0 {
+			if !strings.Contains(string(buf[:n]), " 503 ") {
+				t.Fatalf("the upload waiting for the thread was answered: %q", buf[:n])
+			}
+			second = upload(10)
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no 503 with Retry-After past --max-queue 1: %v", err)
 		}
