@@ -1,5 +1,5 @@
-/* call.c: one request, from the app call to close(), in one gw_start. The
- * request's state lives in its start_response object (gw_req): gw_start
+/* call.c: one request, from the app call to close(), in one gw_run. The
+ * request's state lives in its start_response object (gw_req): gw_run
  * holds one reference until the request ends, the app may hold others. */
 #include "gowsgi.h"
 
@@ -15,8 +15,6 @@ struct gw_req {
 	PyObject *input;    /* wsgi.input */
 	int closed;
 };
-
-int gw_pack_start(PyObject *status, PyObject *headers, PyObject **packed);
 
 /* ---- start_response and write ---- */
 
@@ -84,7 +82,7 @@ static PyObject *req_call(gw_req *self, PyObject *args, PyObject *kw)
 	}
 	if (self->call == 0)
 		return PyErr_Format(PyExc_RuntimeError, "start_response() called after the response ended");
-	if (gw_pack_start(status, headers, &packed) < 0)
+	if (gw_pack_start_response(status, headers, &packed) < 0)
 		return NULL;
 	Py_XSETREF(self->packed, packed);
 	return PyCFunction_New(&write_def, (PyObject *)self);
@@ -341,7 +339,7 @@ static long long clock_ns(clockid_t clock)
 }
 
 /* measuring says whether the gate measures this request: res->wall_ns is
- * -1 from gw_start's beginning until it sets it at the end. */
+ * -1 from gw_run's beginning until it sets it at the end. */
 static int measuring(gw_result *res)
 {
 	return res->wall_ns < 0;
@@ -383,7 +381,7 @@ extern PyObject *gw_timeout_exc, *gw_gone_exc, *gw_bootstrap;
 /* gw_interrupt raises, in the thread running request seq of res, if that
  * request still runs, RequestTimeout (why GW_TIMEOUT) or ClientDisconnected
  * (GW_GONE); res->interrupted keeps why. It takes the GIL, so the check
- * and the raise cannot race with the request ending (gw_start clears
+ * and the raise cannot race with the request ending (gw_run clears
  * res->live with the GIL held). The exception is delivered at the thread's
  * next bytecode: a thread blocked in C (a sleep, a socket) gets it only
  * when it comes back. Returns 1 if it was raised now, -1 if there is
@@ -420,7 +418,7 @@ static void after_interrupt(gw_result *res)
 	Py_XDECREF(r);
 }
 
-void gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
+void gw_run(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 	      int flags, const char *body, Py_ssize_t body_len, int stream,
 	      uintptr_t call, char *out, Py_ssize_t out_cap, int measure, long long seq, gw_result *res)
 {

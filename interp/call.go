@@ -138,7 +138,7 @@ func (c *Call) Run(ctx context.Context, deadline time.Time, env []byte, flags en
 	if c.app.interruptGone && ctx.Done() != nil {
 		defer c.interruptWhenGone(ctx)()
 	}
-	C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
+	C.gw_run(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
 		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,
 		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), cbool(measure),
 		C.longlong(c.seq), c.res)
@@ -295,7 +295,7 @@ func (c *Call) leave() bool {
 func (c *Call) deliver() error {
 	r, out := c.res, c.out
 	if r.hdr_len > 0 {
-		if err := c.start(out[:r.hdr_len]); err != nil {
+		if err := c.startResponse(out[:r.hdr_len]); err != nil {
 			return err
 		}
 		if r.body_len >= 0 {
@@ -323,10 +323,10 @@ func (c *Call) deliver() error {
 	return nil
 }
 
-// start unpacks the status and headers packed by gw_pack_start and starts
-// the response with them; the writer validates them again before any byte
-// reaches the wire.
-func (c *Call) start(p []byte) error {
+// startResponse unpacks the status and headers packed by
+// gw_pack_start_response (start_response.c) and starts the response with
+// them; the writer validates them again before any byte reaches the wire.
+func (c *Call) startResponse(p []byte) error {
 	status, p, ok := field(p)
 	if !ok || len(p) < 4 {
 		return &AppError{Traceback: "gowsgi: malformed packed response header (a bug)"}

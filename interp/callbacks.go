@@ -119,7 +119,7 @@ func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.cha
 		}
 	}
 	if hdrLen > 0 {
-		if err := c.start(unsafe.Slice((*byte)(unsafe.Pointer(hdr)), int(hdrLen))); err != nil {
+		if err := c.startResponse(unsafe.Slice((*byte)(unsafe.Pointer(hdr)), int(hdrLen))); err != nil {
 			c.cbErr = err
 			return -1
 		}

@@ -8,7 +8,7 @@
 #include <Python.h>
 #include <stdint.h>
 
-/* What gw_start produced (or, mid-request, hands to gowsgiBlock), for Go to act on. */
+/* What gw_run produced (or, mid-request, hands to gowsgiBlock), for Go to act on. */
 enum {
 	GW_MORE = 1, /* a block is ready and more may follow (to gowsgiBlock) */
 	GW_DONE = 2, /* complete; close() was called (err: its failure, to log), the request freed */
@@ -44,7 +44,7 @@ typedef struct {
 	 * each callback. */
 	long long cpu_ns, wall_ns, wait_ns;
 	/* For gw_interrupt, all read and written with the GIL held: the
-	 * request's number (gw_start's seq), the thread running it while live,
+	 * request's number (gw_run's seq), the thread running it while live,
 	 * and what gw_interrupt raised in it (GW_TIMEOUT, GW_GONE), or 0. */
 	long long seq;
 	unsigned long thread;
@@ -71,11 +71,14 @@ void gw_errors_flush(PyObject *errors);
 void gw_decref(PyObject *o);
 
 /* call.c: one request. */
-void gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
+void gw_run(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 	      int flags, const char *body, Py_ssize_t body_len, int stream,
 	      uintptr_t call, char *out, Py_ssize_t out_cap, int measure, long long seq, gw_result *res);
 int gw_interrupt(gw_result *res, long long seq, int why);
 void gw_drop_hold(gw_result *res);
+
+/* start_response.c: what the app gives start_response, checked and packed for Go. */
+int gw_pack_start_response(PyObject *status, PyObject *headers, PyObject **packed);
 
 /* Internal, shared between the C files. */
 extern PyObject *gw_keys[256];   /* interned environ keys, by id */

@@ -1,4 +1,4 @@
-/* errors.c: wsgi.errors, a text stream whose lines go to the handler's
+/* wsgi_errors.c: wsgi.errors, a text stream whose lines go to the handler's
  * *slog.Logger. One per app. The complete lines of each write() make one
  * record; a partial line waits for its newline or flush(). */
 #include "gowsgi.h"
