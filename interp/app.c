@@ -98,7 +98,7 @@ PyObject *gw_template(PyObject *errors, int multithread, int multiprocess)
 	return d;
 }
 
-PyObject *gw_keys[256];
+PyObject *gw_keys[GW_KEY_TABLE];
 
 /* gw_set_keys interns the environ key table: keys is the NUL-separated list
  * of environ.Keys, in id order. Called once, at start-up. */
@@ -106,7 +106,7 @@ int gw_set_keys(const char *keys, Py_ssize_t len)
 {
 	int id = 0, ok = 0;
 	gw_acquire();
-	for (const char *p = keys; p < keys + len && id < 255; id++) {
+	for (const char *p = keys; p < keys + len && id < GW_KEY_TABLE; id++) {
 		Py_XSETREF(gw_keys[id], PyUnicode_InternFromString(p));
 		if (gw_keys[id] == NULL)
 			goto out;
@@ -127,8 +127,8 @@ static uint32_t get_u32(const char *p)
 }
 
 /* gw_build_environ copies the template and adds the packed variables built
- * by Go's environ.Build: records of a key id (0xFF: a uint32 length and the
- * key follow), a uint32 length and the value, decoded as latin-1.
+ * by Go's environ.Build: records of a key id (GW_LITERAL_KEY: a uint32
+ * length and the key follow), a uint32 length and the value, decoded as latin-1.
  * Returns a new reference, or NULL with an exception set. */
 PyObject *gw_build_environ(PyObject *tmpl, const char *env, Py_ssize_t len)
 {
@@ -142,7 +142,7 @@ PyObject *gw_build_environ(PyObject *tmpl, const char *env, Py_ssize_t len)
 		PyObject *key, *val;
 		uint32_t n;
 
-		if (id == 0xFF) {
+		if (id == GW_LITERAL_KEY) {
 			if (end - p < 4 || (n = get_u32(p)) > (uint32_t)(end - p - 4))
 				goto bad;
 			key = PyUnicode_DecodeLatin1(p + 4, n, NULL); /* new */

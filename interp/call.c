@@ -458,7 +458,7 @@ void gw_run(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 	environ = gw_build_environ(tmpl, env, env_len);
 	if (environ == NULL ||
 	    PyDict_SetItemString(environ, "wsgi.input", req->input) < 0 ||
-	    ((flags & 1) && PyDict_SetItemString(environ, "wsgi.input_terminated", Py_True) < 0))
+	    ((flags & GW_INPUT_TERMINATED) && PyDict_SetItemString(environ, "wsgi.input_terminated", Py_True) < 0))
 		goto failed;
 
 	result = PyObject_CallFunctionObjArgs(app, environ, (PyObject *)req, NULL);

@@ -38,11 +38,11 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 	c.callbacks++
 	c.leave() // waiting on the client: let other requests into Python
 	if c.panicked != nil {
-		return -1
+		return C.GW_READ_FAILED
 	}
 	defer func() {
 		if c.caught(recover()) {
-			got = -1
+			got = C.GW_READ_FAILED
 		}
 	}()
 	if c.stream == nil {
@@ -61,18 +61,18 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				// The client is slow, not gone: it may still read a 408.
 				c.cbErr = fmt.Errorf("%w: the client sent it too slowly: %w", ErrBadRequestBody, err)
-				return -3
+				return C.GW_READ_TIMEOUT
 			}
 			if MalformedBody(err) {
 				c.cbErr = fmt.Errorf("%w: %w", ErrBadRequestBody, err)
 				var tooLarge *http.MaxBytesError
 				if errors.As(err, &tooLarge) {
-					return -2 // wsgi.input says so: the app may want to tell the user
+					return C.GW_READ_TOO_LARGE // wsgi.input says so: the app may want to tell the user
 				}
 			} else {
 				c.cbErr = fmt.Errorf("%w: reading the request body: %v", response.ErrClientGone, err)
 			}
-			return -1
+			return C.GW_READ_FAILED
 		}
 	}
 }

@@ -8,6 +8,20 @@
 #include <Python.h>
 #include <stdint.h>
 
+/* Constants shared with Go. Package environ defines the first three for
+ * its packed environ (environ/doc.go, "Record format"); consts.go fails to
+ * compile when they and these drift apart. */
+#define GW_LITERAL_KEY 0xFF   /* environ.LiteralKey: a record that carries its own key */
+#define GW_KEY_TABLE 0xFF     /* ids 0..GW_KEY_TABLE-1 index gw_keys: len(environ.Keys) at most */
+#define GW_INPUT_TERMINATED 1 /* environ.InputTerminated, a bit of gw_run's flags */
+
+/* What gowsgiRead returns when it fails (otherwise the count, 0 at the end). */
+enum {
+	GW_READ_FAILED = -1,    /* the client went away, or sent a malformed body */
+	GW_READ_TOO_LARGE = -2, /* the body is past the server's cap */
+	GW_READ_TIMEOUT = -3,   /* the body came too slowly */
+};
+
 /* What gw_run produced (or, mid-request, hands to gowsgiBlock), for Go to act on. */
 enum {
 	GW_MORE = 1, /* a block is ready and more may follow (to gowsgiBlock) */
@@ -81,7 +95,7 @@ void gw_drop_hold(gw_result *res);
 int gw_pack_start_response(PyObject *status, PyObject *headers, PyObject **packed);
 
 /* Internal, shared between the C files. */
-extern PyObject *gw_keys[256];   /* interned environ keys, by id */
+extern PyObject *gw_keys[GW_KEY_TABLE]; /* interned environ keys, by id */
 int gw_set_keys(const char *keys, Py_ssize_t len);
 PyObject *gw_build_environ(PyObject *tmpl, const char *env, Py_ssize_t len);
 extern PyTypeObject gw_ReqType, gw_InputType, gw_ErrorsType, gw_FileWrapperType;

@@ -124,7 +124,7 @@ void gw_finalize(void)
 	Py_CLEAR(gw_timeout_exc);
 	Py_CLEAR(gw_gone_exc);
 	Py_CLEAR(gw_bootstrap);
-	for (int i = 0; i < 256; i++)
+	for (int i = 0; i < GW_KEY_TABLE; i++)
 		Py_CLEAR(gw_keys[i]);
 	Py_FinalizeEx();
 	main_ts = NULL;
