@@ -149,7 +149,7 @@ static int close_result(gw_req *req, gw_result *res)
 	if (PyList_CheckExact(req->result) || PyTuple_CheckExact(req->result) ||
 	    PyBytes_CheckExact(req->result))
 		return 0;
-	PyObject *close = PyObject_GetAttrString(req->result, "close");
+	PyObject *close = PyObject_GetAttr(req->result, gw_str_close);
 	if (close == NULL) {
 		if (!PyErr_ExceptionMatches(PyExc_AttributeError))
 			return -1;
@@ -412,7 +412,7 @@ static void after_interrupt(gw_result *res)
 {
 	PyObject *r;
 	PyThreadState_SetAsyncExc(res->thread, NULL);
-	r = PyObject_CallMethod(gw_bootstrap, "release_logging_locks", NULL);
+	r = PyObject_CallMethodNoArgs(gw_bootstrap, gw_str_release_logging_locks);
 	if (r == NULL)
 		PyErr_Clear();
 	Py_XDECREF(r);
@@ -457,8 +457,9 @@ void gw_run(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 		goto failed;
 	environ = gw_build_environ(tmpl, env, env_len);
 	if (environ == NULL ||
-	    PyDict_SetItemString(environ, "wsgi.input", req->input) < 0 ||
-	    ((flags & GW_INPUT_TERMINATED) && PyDict_SetItemString(environ, "wsgi.input_terminated", Py_True) < 0))
+	    PyDict_SetItem(environ, gw_str_wsgi_input, req->input) < 0 ||
+	    ((flags & GW_INPUT_TERMINATED) &&
+	     PyDict_SetItem(environ, gw_str_wsgi_input_terminated, Py_True) < 0))
 		goto failed;
 
 	result = PyObject_CallFunctionObjArgs(app, environ, (PyObject *)req, NULL);

@@ -79,8 +79,8 @@ PyObject *gw_load(const char *spec, char **err);
 int gw_add_path(const char *path, char **err);
 int gw_fix_executable(const char *want, char **err);
 char *gw_read_settings(const char *path, Py_ssize_t *n, char **err);
-PyObject *gw_template(PyObject *errors, int multithread, int multiprocess);
-PyObject *gw_errors_new(uintptr_t app);
+PyObject *gw_template(PyObject *errors, int multithread, int multiprocess, char **err);
+PyObject *gw_errors_new(uintptr_t app, char **err);
 void gw_errors_flush(PyObject *errors);
 void gw_decref(PyObject *o);
 
@@ -95,8 +95,16 @@ void gw_drop_hold(gw_result *res);
 int gw_pack_start_response(PyObject *status, PyObject *headers, PyObject **packed);
 
 /* Internal, shared between the C files. */
+/* names.c: interned names, made in gw_init and owned there; borrow them. */
+extern PyObject *gw_str_close, *gw_str_read, *gw_str_fileno, *gw_str_tell,
+	*gw_str_release_logging_locks, *gw_str_wsgi_input, *gw_str_wsgi_input_terminated,
+	*gw_str_wsgi_version, *gw_str_wsgi_errors, *gw_str_wsgi_multithread,
+	*gw_str_wsgi_multiprocess, *gw_str_wsgi_run_once, *gw_str_wsgi_file_wrapper,
+	*gw_str_server_software;
+int gw_intern_names(void);
+void gw_clear_names(void);
 extern PyObject *gw_keys[GW_KEY_TABLE]; /* interned environ keys, by id */
-int gw_set_keys(const char *keys, Py_ssize_t len);
+int gw_set_keys(const char *keys, Py_ssize_t len, char **err);
 PyObject *gw_build_environ(PyObject *tmpl, const char *env, Py_ssize_t len);
 extern PyTypeObject gw_ReqType, gw_InputType, gw_ErrorsType, gw_FileWrapperType;
 PyObject *gw_input_new(const char *body, Py_ssize_t len, int stream, uintptr_t call);

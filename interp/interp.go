@@ -151,8 +151,12 @@ func initialize(program string) error {
 	keys := strings.Join(environ.Keys[:], "\x00") + "\x00"
 	ckeys := C.CString(keys)
 	defer C.free(unsafe.Pointer(ckeys))
-	if n := C.gw_set_keys(ckeys, C.Py_ssize_t(len(keys))); int(n) != len(environ.Keys) {
-		return fmt.Errorf("interp: interning %d environ keys failed", len(environ.Keys))
+	n := C.gw_set_keys(ckeys, C.Py_ssize_t(len(keys)), &cerr)
+	if n < 0 {
+		return fmt.Errorf("interp: interning the environ keys: %s", takeError(cerr))
+	}
+	if int(n) != len(environ.Keys) {
+		return fmt.Errorf("interp: interned %d environ keys of %d", n, len(environ.Keys))
 	}
 	if C.gw_fix_executable(cprog, &cerr) < 0 {
 		return fmt.Errorf("interp: setting sys.executable: %s", takeError(cerr))
