@@ -2,8 +2,6 @@
  * without the GIL; each function takes it and gives it back. */
 #include "gowsgi.h"
 
-extern PyObject *gw_bootstrap;
-
 /* call_bootstrap calls _gowsgi.<name>(arg) with the GIL held and returns
  * the new reference it gave, or NULL with *err set to the traceback. */
 static PyObject *call_bootstrap(const char *name, const char *arg, char **err)

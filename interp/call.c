@@ -317,8 +317,6 @@ static long long sequence_length(PyObject *seq)
 	return total;
 }
 
-int gw_filewrapper_fd(PyObject *fw, int *fd, long long *off);
-
 static void reset(gw_result *res)
 {
 	res->kind = GW_FAIL;
@@ -375,8 +373,6 @@ static void drive(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 		produce(req, out, cap, res);
 	}
 }
-
-extern PyObject *gw_timeout_exc, *gw_gone_exc, *gw_bootstrap;
 
 /* gw_interrupt raises, in the thread running request seq of res, if that
  * request still runs, RequestTimeout (why GW_TIMEOUT) or ClientDisconnected

@@ -324,8 +324,9 @@ func (c *Call) deliver() error {
 }
 
 // startResponse unpacks the status and headers packed by
-// gw_pack_start_response (start_response.c) and starts the response with
-// them; the writer validates them again before any byte reaches the wire.
+// gw_pack_start_response (start_response.c; the record is in the package
+// doc, "The start_response record") and starts the response with them; the
+// writer validates them again before any byte reaches the wire.
 func (c *Call) startResponse(p []byte) error {
 	status, p, ok := field(p)
 	if !ok || len(p) < 4 {

@@ -131,7 +131,9 @@ static char *put_u32(char *p, Py_ssize_t v)
 
 /* gw_pack_start_response validates status and headers and packs them for
  * Go as u32 len, status, u32 count, then u32 len, name, u32 len, value for
- * each header (little-endian). *packed gets a new bytes object. */
+ * each header (little-endian): the record of interp/doc.go, "The
+ * start_response record", which Go's Call.startResponse unpacks. *packed
+ * gets a new bytes object. */
 int gw_pack_start_response(PyObject *status, PyObject *headers, PyObject **packed)
 {
 	const unsigned char *s, *name, *value;
