@@ -81,9 +81,10 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 // framing promised: a malformed chunked encoding, say, a body past its
 // cap (an *http.MaxBytesError), or one that came too slowly (a read past
 // its deadline, os.ErrDeadlineExceeded). When the app lets the resulting
-// OSError from wsgi.input escape before anything was sent, the client gets
-// 400 Bad Request (413 Content Too Large for the cap, 408 Request Timeout
-// for the slow one) rather than a cut connection.
+// OSError from wsgi.input escape, Run returns a *BodyError wrapping it, and
+// the server answers 400 Bad Request (413 Content Too Large for the cap,
+// 408 Request Timeout for the slow one) if nothing was sent yet, rather
+// than cut the connection.
 var ErrBadRequestBody = errors.New("interp: malformed request body")
 
 // MalformedBody reports whether err, from reading a request body, is the

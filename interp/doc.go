@@ -117,8 +117,8 @@
 //     disconnect callback to be done with it before it returns, so Free
 //     cannot race them.
 //   - res.err, a traceback: malloc'd by C (gw_format_exception), Go's once
-//     gw_run returns. Go copies and frees it (takeErrorN), or frees it
-//     unread, on every path before the next Run: gw_run sets it to NULL
+//     gw_run returns. Call.takeErr copies and frees it, on every path of
+//     Run that finds one, before the next Run: gw_run sets it to NULL
 //     without freeing.
 //   - res.ext, a block beside out: borrowed, the buffer of a bytes object
 //     the request keeps until it asks the app for the next block, so valid
@@ -148,7 +148,7 @@
 //   - Strings Go passes at set-up (an app spec, a path, the bootstrap
 //     module, the environ keys): C.CString, freed by Go after the call; C
 //     copies what it keeps. Text C returns (a *err, the settings JSON, the
-//     stacks) is malloc'd and Go's to free (takeError).
+//     stacks) is malloc'd and Go's to free (takeError, takeErrorN).
 //
 // No Python object leaves the package: the rest of gowsgi sees none.
 //

@@ -164,7 +164,8 @@ func initialize(program string) error {
 	return nil
 }
 
-// takeErrorN is takeError for a text of known length.
+// takeErrorN copies and frees an error text of n bytes made by the C side
+// (malloc'd): the one place such a text is freed.
 func takeErrorN(cerr *C.char, n C.Py_ssize_t) string {
 	if cerr == nil {
 		return "unknown error"
@@ -173,13 +174,12 @@ func takeErrorN(cerr *C.char, n C.Py_ssize_t) string {
 	return C.GoStringN(cerr, C.int(n))
 }
 
-// takeError copies and frees an error text made by the C side.
+// takeError is takeErrorN for a NUL-terminated text.
 func takeError(cerr *C.char) string {
 	if cerr == nil {
 		return "unknown error"
 	}
-	defer C.free(unsafe.Pointer(cerr))
-	return C.GoString(cerr)
+	return takeErrorN(cerr, C.Py_ssize_t(C.strlen(cerr)))
 }
 
 // findProgram names the python executable the interpreter should take as
