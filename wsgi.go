@@ -260,6 +260,10 @@ func (a *App) buildEnv(env []byte, r *http.Request) ([]byte, environ.Flags, erro
 func (a *App) run(s *slot, ctx context.Context, deadline time.Time, w http.ResponseWriter, r *http.Request, env []byte, flags environ.Flags, body []byte, stream io.Reader) bool {
 	s.w.Reset(w, r)
 	err := s.call.Run(ctx, deadline, env, flags, body, stream, &s.w)
+	var be *interp.BodyError
+	if errors.As(err, &be) {
+		err = a.badBody(s, be)
+	}
 	if err == nil {
 		err = s.w.Finish()
 		if errors.Is(err, response.ErrShortBody) {
@@ -290,6 +294,33 @@ func (a *App) run(s *slot, ctx context.Context, deadline time.Time, w http.Respo
 		a.log.Error("WSGI request failed", "method", r.Method, "uri", r.RequestURI, "err", err)
 	}
 	return !s.w.Error500()
+}
+
+// badBody answers a request whose app failed on a malformed request body
+// (interp.BodyError) with bodyStatus, if nothing was sent yet, and returns
+// nil; else the response is cut short as for a client gone, and the error
+// says so.
+func (a *App) badBody(s *slot, be *interp.BodyError) error {
+	status := bodyStatus(be.Err)
+	if !s.w.Error(status) {
+		return fmt.Errorf("%w: %w", response.ErrClientGone, be.Err)
+	}
+	a.log.Info("bad request body; answered", "status", status, "err", be.Err, "traceback", be.Traceback)
+	return nil
+}
+
+// bodyStatus is the status for a request whose body failed with err (an
+// interp.ErrBadRequestBody): 413 for a body past its cap, 408 for one that
+// came too slowly, else 400.
+func bodyStatus(err error) int {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return http.StatusRequestTimeout
+	}
+	return http.StatusBadRequest
 }
 
 // acquire takes a free slot, waiting at most the queue timeout, and not

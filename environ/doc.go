@@ -26,4 +26,8 @@
 // The C decoder interns every string of [Keys] once at start-up, so the
 // common keys cost one byte each on the wire. [Decode] is the Go reference
 // decoder, used by tests and fuzzing.
+//
+// The C decoder has its own copies of [LiteralKey], of the most key ids its
+// table holds and of [InputTerminated] (interp/gowsgi.h); package interp
+// fails to compile when they and these drift apart.
 package environ

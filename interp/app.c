@@ -2,8 +2,6 @@
  * without the GIL; each function takes it and gives it back. */
 #include "gowsgi.h"
 
-extern PyObject *gw_bootstrap;
-
 /* call_bootstrap calls _gowsgi.<name>(arg) with the GIL held and returns
  * the new reference it gave, or NULL with *err set to the traceback. */
 static PyObject *call_bootstrap(const char *name, const char *arg, char **err)
@@ -72,52 +70,56 @@ void gw_decref(PyObject *o)
 }
 
 /* gw_template builds the dict every request's environ is copied from: the
- * entries that never change for this app. Returns a new reference. */
-PyObject *gw_template(PyObject *errors, int multithread, int multiprocess)
+ * entries that never change for this app. Returns a new reference, or
+ * NULL with *err set to the traceback. */
+PyObject *gw_template(PyObject *errors, int multithread, int multiprocess, char **err)
 {
 	gw_acquire();
 	PyObject *d = PyDict_New();
 	PyObject *version = Py_BuildValue("(ii)", 1, 0);
 	PyObject *software = PyUnicode_FromString("gowsgi");
 	int bad = d == NULL || version == NULL || software == NULL ||
-		PyDict_SetItemString(d, "wsgi.version", version) < 0 ||
-		PyDict_SetItemString(d, "wsgi.errors", errors) < 0 ||
-		PyDict_SetItemString(d, "wsgi.multithread", multithread ? Py_True : Py_False) < 0 ||
-		PyDict_SetItemString(d, "wsgi.multiprocess", multiprocess ? Py_True : Py_False) < 0 ||
-		PyDict_SetItemString(d, "wsgi.run_once", Py_False) < 0 ||
-		PyDict_SetItemString(d, "wsgi.file_wrapper", (PyObject *)&gw_FileWrapperType) < 0 ||
-		PyDict_SetItemString(d, "wsgi.input_terminated", Py_False) < 0 ||
-		PyDict_SetItemString(d, "SERVER_SOFTWARE", software) < 0;
+		PyDict_SetItem(d, gw_str_wsgi_version, version) < 0 ||
+		PyDict_SetItem(d, gw_str_wsgi_errors, errors) < 0 ||
+		PyDict_SetItem(d, gw_str_wsgi_multithread, multithread ? Py_True : Py_False) < 0 ||
+		PyDict_SetItem(d, gw_str_wsgi_multiprocess, multiprocess ? Py_True : Py_False) < 0 ||
+		PyDict_SetItem(d, gw_str_wsgi_run_once, Py_False) < 0 ||
+		PyDict_SetItem(d, gw_str_wsgi_file_wrapper, (PyObject *)&gw_FileWrapperType) < 0 ||
+		PyDict_SetItem(d, gw_str_wsgi_input_terminated, Py_False) < 0 ||
+		PyDict_SetItem(d, gw_str_server_software, software) < 0;
 	Py_XDECREF(version);
 	Py_XDECREF(software);
 	if (bad) {
-		PyErr_Print();
+		Py_ssize_t n;
+		*err = gw_format_exception(&n);
 		Py_CLEAR(d);
 	}
 	gw_release();
 	return d;
 }
 
-PyObject *gw_keys[256];
+PyObject *gw_keys[GW_KEY_TABLE];
 
 /* gw_set_keys interns the environ key table: keys is the NUL-separated list
- * of environ.Keys, in id order. Called once, at start-up. */
-int gw_set_keys(const char *keys, Py_ssize_t len)
+ * of environ.Keys, in id order. Called once, at start-up. Returns how many
+ * it interned (at most GW_KEY_TABLE), or -1 with *err set to the
+ * traceback. */
+int gw_set_keys(const char *keys, Py_ssize_t len, char **err)
 {
-	int id = 0, ok = 0;
+	int id = 0;
 	gw_acquire();
-	for (const char *p = keys; p < keys + len && id < 255; id++) {
+	for (const char *p = keys; p < keys + len && id < GW_KEY_TABLE; id++) {
 		Py_XSETREF(gw_keys[id], PyUnicode_InternFromString(p));
-		if (gw_keys[id] == NULL)
-			goto out;
+		if (gw_keys[id] == NULL) {
+			Py_ssize_t n;
+			*err = gw_format_exception(&n);
+			id = -1;
+			break;
+		}
 		p += strlen(p) + 1;
 	}
-	ok = 1;
-out:
-	if (!ok)
-		PyErr_Print();
 	gw_release();
-	return ok ? id : -1;
+	return id;
 }
 
 static uint32_t get_u32(const char *p)
@@ -127,8 +129,8 @@ static uint32_t get_u32(const char *p)
 }
 
 /* gw_build_environ copies the template and adds the packed variables built
- * by Go's environ.Build: records of a key id (0xFF: a uint32 length and the
- * key follow), a uint32 length and the value, decoded as latin-1.
+ * by Go's environ.Build: records of a key id (GW_LITERAL_KEY: a uint32
+ * length and the key follow), a uint32 length and the value, decoded as latin-1.
  * Returns a new reference, or NULL with an exception set. */
 PyObject *gw_build_environ(PyObject *tmpl, const char *env, Py_ssize_t len)
 {
@@ -142,7 +144,7 @@ PyObject *gw_build_environ(PyObject *tmpl, const char *env, Py_ssize_t len)
 		PyObject *key, *val;
 		uint32_t n;
 
-		if (id == 0xFF) {
+		if (id == GW_LITERAL_KEY) {
 			if (end - p < 4 || (n = get_u32(p)) > (uint32_t)(end - p - 4))
 				goto bad;
 			key = PyUnicode_DecodeLatin1(p + 4, n, NULL); /* new */

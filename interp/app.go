@@ -77,11 +77,13 @@ func Load(spec string, opt AppOptions) (*App, error) {
 	}
 	limitLog.CompareAndSwap(nil, a.log)
 	a.handle = cgo.NewHandle(a)
-	a.errs = C.gw_errors_new(C.uintptr_t(a.handle))
-	a.tmpl = C.gw_template(a.errs, cbool(opt.Multithread), cbool(opt.Multiprocess))
-	if a.errs == nil || a.tmpl == nil {
+	if a.errs = C.gw_errors_new(C.uintptr_t(a.handle), &cerr); a.errs == nil {
 		a.Close()
-		return nil, fmt.Errorf("interp: setting up %q failed (out of memory?)", spec)
+		return nil, fmt.Errorf("interp: setting up wsgi.errors for %q: %s", spec, takeError(cerr))
+	}
+	if a.tmpl = C.gw_template(a.errs, cbool(opt.Multithread), cbool(opt.Multiprocess), &cerr); a.tmpl == nil {
+		a.Close()
+		return nil, fmt.Errorf("interp: setting up the environ template for %q: %s", spec, takeError(cerr))
 	}
 	return a, nil
 }

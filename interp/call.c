@@ -1,5 +1,5 @@
-/* call.c: one request, from the app call to close(), in one gw_start. The
- * request's state lives in its start_response object (gw_req): gw_start
+/* call.c: one request, from the app call to close(), in one gw_run. The
+ * request's state lives in its start_response object (gw_req): gw_run
  * holds one reference until the request ends, the app may hold others. */
 #include "gowsgi.h"
 
@@ -15,8 +15,6 @@ struct gw_req {
 	PyObject *input;    /* wsgi.input */
 	int closed;
 };
-
-int gw_pack_start(PyObject *status, PyObject *headers, PyObject **packed);
 
 /* ---- start_response and write ---- */
 
@@ -84,7 +82,7 @@ static PyObject *req_call(gw_req *self, PyObject *args, PyObject *kw)
 	}
 	if (self->call == 0)
 		return PyErr_Format(PyExc_RuntimeError, "start_response() called after the response ended");
-	if (gw_pack_start(status, headers, &packed) < 0)
+	if (gw_pack_start_response(status, headers, &packed) < 0)
 		return NULL;
 	Py_XSETREF(self->packed, packed);
 	return PyCFunction_New(&write_def, (PyObject *)self);
@@ -151,7 +149,7 @@ static int close_result(gw_req *req, gw_result *res)
 	if (PyList_CheckExact(req->result) || PyTuple_CheckExact(req->result) ||
 	    PyBytes_CheckExact(req->result))
 		return 0;
-	PyObject *close = PyObject_GetAttrString(req->result, "close");
+	PyObject *close = PyObject_GetAttr(req->result, gw_str_close);
 	if (close == NULL) {
 		if (!PyErr_ExceptionMatches(PyExc_AttributeError))
 			return -1;
@@ -319,8 +317,6 @@ static long long sequence_length(PyObject *seq)
 	return total;
 }
 
-int gw_filewrapper_fd(PyObject *fw, int *fd, long long *off);
-
 static void reset(gw_result *res)
 {
 	res->kind = GW_FAIL;
@@ -341,7 +337,7 @@ static long long clock_ns(clockid_t clock)
 }
 
 /* measuring says whether the gate measures this request: res->wall_ns is
- * -1 from gw_start's beginning until it sets it at the end. */
+ * -1 from gw_run's beginning until it sets it at the end. */
 static int measuring(gw_result *res)
 {
 	return res->wall_ns < 0;
@@ -378,12 +374,10 @@ static void drive(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 	}
 }
 
-extern PyObject *gw_timeout_exc, *gw_gone_exc, *gw_bootstrap;
-
 /* gw_interrupt raises, in the thread running request seq of res, if that
  * request still runs, RequestTimeout (why GW_TIMEOUT) or ClientDisconnected
  * (GW_GONE); res->interrupted keeps why. It takes the GIL, so the check
- * and the raise cannot race with the request ending (gw_start clears
+ * and the raise cannot race with the request ending (gw_run clears
  * res->live with the GIL held). The exception is delivered at the thread's
  * next bytecode: a thread blocked in C (a sleep, a socket) gets it only
  * when it comes back. Returns 1 if it was raised now, -1 if there is
@@ -414,13 +408,13 @@ static void after_interrupt(gw_result *res)
 {
 	PyObject *r;
 	PyThreadState_SetAsyncExc(res->thread, NULL);
-	r = PyObject_CallMethod(gw_bootstrap, "release_logging_locks", NULL);
+	r = PyObject_CallMethodNoArgs(gw_bootstrap, gw_str_release_logging_locks);
 	if (r == NULL)
 		PyErr_Clear();
 	Py_XDECREF(r);
 }
 
-void gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
+void gw_run(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 	      int flags, const char *body, Py_ssize_t body_len, int stream,
 	      uintptr_t call, char *out, Py_ssize_t out_cap, int measure, long long seq, gw_result *res)
 {
@@ -459,8 +453,9 @@ void gw_start(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len
 		goto failed;
 	environ = gw_build_environ(tmpl, env, env_len);
 	if (environ == NULL ||
-	    PyDict_SetItemString(environ, "wsgi.input", req->input) < 0 ||
-	    ((flags & 1) && PyDict_SetItemString(environ, "wsgi.input_terminated", Py_True) < 0))
+	    PyDict_SetItem(environ, gw_str_wsgi_input, req->input) < 0 ||
+	    ((flags & GW_INPUT_TERMINATED) &&
+	     PyDict_SetItem(environ, gw_str_wsgi_input_terminated, Py_True) < 0))
 		goto failed;
 
 	result = PyObject_CallFunctionObjArgs(app, environ, (PyObject *)req, NULL);

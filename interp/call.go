@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"runtime/cgo"
 	"strings"
@@ -100,10 +99,10 @@ func (e *AppError) Error() string { return "WSGI app failed:\n" + e.Traceback }
 // Run runs one request: env is the packed environ (environ.Build), body
 // the whole request body when it was read in advance, else stream is read
 // as the app asks (stream may be nil for no body). The response goes to w.
-// The error is an *AppError for a failing app, or wraps response.ErrClientGone;
-// close() has been called on the app's iterable in every case. An app that
-// failed on a malformed request body (ErrBadRequestBody) before anything
-// was sent has had a 400 Bad Request written for it, and Run returns nil.
+// The error is an *AppError for a failing app, a *BodyError for one that
+// failed on its request body, or wraps response.ErrClientGone; close() has
+// been called on the app's iterable in every case. Run writes no error
+// response itself: what to answer is the caller's decision.
 //
 // The request's deadline is the earlier of deadline (zero: none) and
 // ctx's own. Past it, RequestTimeout is raised in the request's Python
@@ -138,7 +137,7 @@ func (c *Call) Run(ctx context.Context, deadline time.Time, env []byte, flags en
 	if c.app.interruptGone && ctx.Done() != nil {
 		defer c.interruptWhenGone(ctx)()
 	}
-	C.gw_start(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
+	C.gw_run(c.app.obj, c.app.tmpl, (*C.char)(unsafe.Pointer(unsafe.SliceData(env))), C.Py_ssize_t(len(env)),
 		C.int(flags), bodyPtr, C.Py_ssize_t(len(body)), isStream,
 		C.uintptr_t(c.handle), (*C.char)(unsafe.Pointer(&c.out[0])), C.Py_ssize_t(len(c.out)), cbool(measure),
 		C.longlong(c.seq), c.res)
@@ -178,7 +177,7 @@ func (c *Call) Run(ctx context.Context, deadline time.Time, env []byte, flags en
 		c.panicked = nil
 		if c.res.err != nil {
 			c.app.log.Error("WSGI request ended by a panic in Go", "panic", p,
-				"traceback", takeErrorN(c.res.err, c.res.err_len))
+				"traceback", c.takeErr())
 		}
 		panic(p)
 	}
@@ -190,7 +189,7 @@ func (c *Call) Run(ctx context.Context, deadline time.Time, env []byte, flags en
 		return c.failure()
 	case C.GW_STOP:
 		if c.res.err != nil {
-			c.logClose(takeErrorN(c.res.err, c.res.err_len))
+			c.logClose(c.takeErr())
 		}
 		if errors.Is(c.cbErr, errDeadline) {
 			return &AppError{Traceback: "gowsgi: " + strings.TrimPrefix(errDeadline.Error(), response.ErrClientGone.Error()+": "), Timeout: true}
@@ -198,17 +197,16 @@ func (c *Call) Run(ctx context.Context, deadline time.Time, env []byte, flags en
 		return c.cbErr
 	}
 	// GW_DONE: what is left in out (and a last block in hold) goes out.
+	if c.res.err != nil {
+		c.logClose(c.takeErr())
+	}
 	if werr != nil {
 		return werr // wraps response.ErrClientGone
 	}
 	if woke {
 		handOver()
 	}
-	err := c.deliver()
-	if c.res.err != nil {
-		c.logClose(takeErrorN(c.res.err, c.res.err_len))
-	}
-	return err
+	return c.deliver()
 }
 
 // block sends what the C side produced in the middle of a request: a block
@@ -295,7 +293,7 @@ func (c *Call) leave() bool {
 func (c *Call) deliver() error {
 	r, out := c.res, c.out
 	if r.hdr_len > 0 {
-		if err := c.start(out[:r.hdr_len]); err != nil {
+		if err := c.startResponse(out[:r.hdr_len]); err != nil {
 			return err
 		}
 		if r.body_len >= 0 {
@@ -323,10 +321,11 @@ func (c *Call) deliver() error {
 	return nil
 }
 
-// start unpacks the status and headers packed by gw_pack_start and starts
-// the response with them; the writer validates them again before any byte
-// reaches the wire.
-func (c *Call) start(p []byte) error {
+// startResponse unpacks the status and headers packed by
+// gw_pack_start_response (start_response.c; the record is in the package
+// doc, "The start_response record") and starts the response with them; the
+// writer validates them again before any byte reaches the wire.
+func (c *Call) startResponse(p []byte) error {
 	status, p, ok := field(p)
 	if !ok || len(p) < 4 {
 		return &AppError{Traceback: "gowsgi: malformed packed response header (a bug)"}
@@ -361,41 +360,45 @@ func field(p []byte) (string, []byte, bool) {
 	return string(p[4 : 4+n]), p[4+n:], true
 }
 
-// BodyStatus is the status for a request whose body failed with err (an
-// ErrBadRequestBody): 413 for a body past its cap, 408 for one that came
-// too slowly, else 400.
-func BodyStatus(err error) int {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return http.StatusRequestEntityTooLarge
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return http.StatusRequestTimeout
-	}
-	return http.StatusBadRequest
+// BodyError is a request whose app failed on its request body: it let the
+// OSError of wsgi.input escape, and the body was not what its framing
+// promised, was larger than the server's cap, or came too slowly (see
+// ErrBadRequestBody). Run has written no response for it: the caller
+// decides what the client gets (package wsgi: 400, 413 or 408 if nothing
+// was sent yet).
+type BodyError struct {
+	Err       error  // the body's error; wraps ErrBadRequestBody
+	Traceback string // the app's exception
 }
 
+// Error is the body's error.
+func (e *BodyError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err, so errors.Is(err, ErrBadRequestBody) holds.
+func (e *BodyError) Unwrap() error { return e.Err }
+
 // failure turns a GW_FAIL result into an *AppError, or into the error of
-// a callback that made the app fail: the client gone, or a malformed
-// request body, answered 400 (413 past its cap) if nothing was sent yet (else the response is
-// cut short like for a client gone).
+// a callback that made the app fail: a *BodyError for a malformed request
+// body, the client's error for a client gone.
 func (c *Call) failure() error {
-	if c.cbErr != nil && errors.Is(c.cbErr, ErrBadRequestBody) {
-		status := BodyStatus(c.cbErr)
-		if c.w.Error(status) {
-			c.app.log.Info("bad request body; answered", "status", status, "err", c.cbErr,
-				"traceback", takeErrorN(c.res.err, c.res.err_len))
-			return nil
-		}
-		C.free(unsafe.Pointer(c.res.err))
-		return fmt.Errorf("%w: %w", response.ErrClientGone, c.cbErr)
-	}
-	if c.cbErr != nil && errors.Is(c.cbErr, response.ErrClientGone) {
-		C.free(unsafe.Pointer(c.res.err))
+	traceback := c.takeErr()
+	switch {
+	case c.cbErr != nil && errors.Is(c.cbErr, ErrBadRequestBody):
+		return &BodyError{Err: c.cbErr, Traceback: traceback}
+	case c.cbErr != nil && errors.Is(c.cbErr, response.ErrClientGone):
 		return c.cbErr
 	}
-	return &AppError{Traceback: takeErrorN(c.res.err, c.res.err_len),
+	return &AppError{Traceback: traceback,
 		Timeout: c.res.interrupted == C.GW_TIMEOUT, Disconnected: c.res.interrupted == C.GW_GONE}
+}
+
+// takeErr returns the request's error text (res.err, malloc'd by the C
+// side) and frees it: the one place Run frees it. "unknown error" when
+// there is none.
+func (c *Call) takeErr() string {
+	text := takeErrorN(c.res.err, c.res.err_len)
+	c.res.err, c.res.err_len = nil, 0
+	return text
 }
 
 // interruptWhenGone raises, in the Python thread of the request running

@@ -38,11 +38,11 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 	c.callbacks++
 	c.leave() // waiting on the client: let other requests into Python
 	if c.panicked != nil {
-		return -1
+		return C.GW_READ_FAILED
 	}
 	defer func() {
 		if c.caught(recover()) {
-			got = -1
+			got = C.GW_READ_FAILED
 		}
 	}()
 	if c.stream == nil {
@@ -61,18 +61,18 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				// The client is slow, not gone: it may still read a 408.
 				c.cbErr = fmt.Errorf("%w: the client sent it too slowly: %w", ErrBadRequestBody, err)
-				return -3
+				return C.GW_READ_TIMEOUT
 			}
 			if MalformedBody(err) {
 				c.cbErr = fmt.Errorf("%w: %w", ErrBadRequestBody, err)
 				var tooLarge *http.MaxBytesError
 				if errors.As(err, &tooLarge) {
-					return -2 // wsgi.input says so: the app may want to tell the user
+					return C.GW_READ_TOO_LARGE // wsgi.input says so: the app may want to tell the user
 				}
 			} else {
 				c.cbErr = fmt.Errorf("%w: reading the request body: %v", response.ErrClientGone, err)
 			}
-			return -1
+			return C.GW_READ_FAILED
 		}
 	}
 }
@@ -81,9 +81,10 @@ func gowsgiRead(call C.uintptr_t, buf *C.char, n C.Py_ssize_t) (got C.Py_ssize_t
 // framing promised: a malformed chunked encoding, say, a body past its
 // cap (an *http.MaxBytesError), or one that came too slowly (a read past
 // its deadline, os.ErrDeadlineExceeded). When the app lets the resulting
-// OSError from wsgi.input escape before anything was sent, the client gets
-// 400 Bad Request (413 Content Too Large for the cap, 408 Request Timeout
-// for the slow one) rather than a cut connection.
+// OSError from wsgi.input escape, Run returns a *BodyError wrapping it, and
+// the server answers 400 Bad Request (413 Content Too Large for the cap,
+// 408 Request Timeout for the slow one) if nothing was sent yet, rather
+// than cut the connection.
 var ErrBadRequestBody = errors.New("interp: malformed request body")
 
 // MalformedBody reports whether err, from reading a request body, is the
@@ -119,7 +120,7 @@ func gowsgiWrite(call C.uintptr_t, hdr *C.char, hdrLen C.Py_ssize_t, data *C.cha
 		}
 	}
 	if hdrLen > 0 {
-		if err := c.start(unsafe.Slice((*byte)(unsafe.Pointer(hdr)), int(hdrLen))); err != nil {
+		if err := c.startResponse(unsafe.Slice((*byte)(unsafe.Pointer(hdr)), int(hdrLen))); err != nil {
 			c.cbErr = err
 			return -1
 		}

@@ -6,7 +6,7 @@
 typedef struct {
 	PyObject_HEAD
 	PyObject *filelike;
-	Py_ssize_t blksize;
+	PyObject *blksize; /* an int, owned: read()'s argument for every block */
 } gw_filewrapper;
 
 static PyObject *fw_new(PyTypeObject *type, PyObject *args, PyObject *kw)
@@ -21,15 +21,18 @@ static PyObject *fw_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	gw_filewrapper *fw = (gw_filewrapper *)type->tp_alloc(type, 0);
 	if (fw == NULL)
 		return NULL;
+	if ((fw->blksize = PyLong_FromSsize_t(blksize)) == NULL) {
+		Py_DECREF(fw);
+		return NULL;
+	}
 	Py_INCREF(filelike);
 	fw->filelike = filelike;
-	fw->blksize = blksize;
 	return (PyObject *)fw;
 }
 
 static PyObject *fw_next(gw_filewrapper *fw)
 {
-	PyObject *b = PyObject_CallMethod(fw->filelike, "read", "n", fw->blksize);
+	PyObject *b = PyObject_CallMethodOneArg(fw->filelike, gw_str_read, fw->blksize);
 	if (b != NULL && PyBytes_Check(b) && PyBytes_GET_SIZE(b) == 0)
 		Py_CLEAR(b); /* the end: StopIteration */
 	return b;
@@ -37,7 +40,7 @@ static PyObject *fw_next(gw_filewrapper *fw)
 
 static PyObject *fw_close(gw_filewrapper *fw, PyObject *unused)
 {
-	PyObject *close = PyObject_GetAttrString(fw->filelike, "close");
+	PyObject *close = PyObject_GetAttr(fw->filelike, gw_str_close);
 	if (close == NULL) {
 		if (!PyErr_ExceptionMatches(PyExc_AttributeError))
 			return NULL;
@@ -54,14 +57,14 @@ static PyObject *fw_close(gw_filewrapper *fw, PyObject *unused)
 int gw_filewrapper_fd(PyObject *o, int *fd, long long *off)
 {
 	gw_filewrapper *fw = (gw_filewrapper *)o;
-	PyObject *r = PyObject_CallMethod(fw->filelike, "fileno", NULL);
+	PyObject *r = PyObject_CallMethodNoArgs(fw->filelike, gw_str_fileno);
 	if (r == NULL)
 		goto no;
 	long n = PyLong_AsLong(r);
 	Py_DECREF(r);
 	if (n < 0 || n > INT_MAX)
 		goto no;
-	r = PyObject_CallMethod(fw->filelike, "tell", NULL);
+	r = PyObject_CallMethodNoArgs(fw->filelike, gw_str_tell);
 	if (r == NULL)
 		goto no;
 	long long pos = PyLong_AsLongLong(r);
@@ -79,6 +82,7 @@ no:
 static void fw_dealloc(gw_filewrapper *fw)
 {
 	Py_XDECREF(fw->filelike);
+	Py_XDECREF(fw->blksize);
 	Py_TYPE(fw)->tp_free((PyObject *)fw);
 }
 

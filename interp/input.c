@@ -49,8 +49,8 @@ void gw_input_end(PyObject *o)
 }
 
 /* pull reads up to n bytes from Go into dst, with the GIL released.
- * Returns the count (0 at the end of the body) or -1 with OSError set;
- * gowsgiRead's -2 is a body past the server's cap, -3 one too slow. */
+ * Returns the count (0 at the end of the body) or -1 with OSError set
+ * (gowsgiRead says why: GW_READ_*). */
 static Py_ssize_t pull(gw_input *in, char *dst, Py_ssize_t n)
 {
 	Py_ssize_t got;
@@ -61,12 +61,12 @@ static Py_ssize_t pull(gw_input *in, char *dst, Py_ssize_t n)
 	Py_BEGIN_ALLOW_THREADS
 	got = gowsgiRead(call, dst, n);
 	Py_END_ALLOW_THREADS
-	if (got == -3) {
+	if (got == GW_READ_TIMEOUT) {
 		in->eof = 1;
 		PyErr_SetString(PyExc_OSError, "wsgi.input: the client sent the request body too slowly (timed out)");
 		return -1;
 	}
-	if (got == -2) {
+	if (got == GW_READ_TOO_LARGE) {
 		in->eof = 1;
 		PyErr_SetString(PyExc_OSError, "wsgi.input: the request body is larger than the server allows");
 		return -1;

@@ -79,7 +79,7 @@ int gw_init(const char *program, const char *bootstrap, char **err)
 		goto fail;
 	PyConfig_Clear(&config);
 
-	if (gw_types_ready() < 0)
+	if (gw_types_ready() < 0 || gw_intern_names() < 0)
 		goto pyfail;
 	PyObject *code = Py_CompileString(bootstrap, "<gowsgi bootstrap>", Py_file_input);
 	if (code == NULL)
@@ -124,8 +124,9 @@ void gw_finalize(void)
 	Py_CLEAR(gw_timeout_exc);
 	Py_CLEAR(gw_gone_exc);
 	Py_CLEAR(gw_bootstrap);
-	for (int i = 0; i < 256; i++)
+	for (int i = 0; i < GW_KEY_TABLE; i++)
 		Py_CLEAR(gw_keys[i]);
+	gw_clear_names();
 	Py_FinalizeEx();
 	main_ts = NULL;
 }

@@ -151,8 +151,12 @@ func initialize(program string) error {
 	keys := strings.Join(environ.Keys[:], "\x00") + "\x00"
 	ckeys := C.CString(keys)
 	defer C.free(unsafe.Pointer(ckeys))
-	if n := C.gw_set_keys(ckeys, C.Py_ssize_t(len(keys))); int(n) != len(environ.Keys) {
-		return fmt.Errorf("interp: interning %d environ keys failed", len(environ.Keys))
+	n := C.gw_set_keys(ckeys, C.Py_ssize_t(len(keys)), &cerr)
+	if n < 0 {
+		return fmt.Errorf("interp: interning the environ keys: %s", takeError(cerr))
+	}
+	if int(n) != len(environ.Keys) {
+		return fmt.Errorf("interp: interned %d environ keys of %d", n, len(environ.Keys))
 	}
 	if C.gw_fix_executable(cprog, &cerr) < 0 {
 		return fmt.Errorf("interp: setting sys.executable: %s", takeError(cerr))
@@ -160,7 +164,8 @@ func initialize(program string) error {
 	return nil
 }
 
-// takeErrorN is takeError for a text of known length.
+// takeErrorN copies and frees an error text of n bytes made by the C side
+// (malloc'd): the one place such a text is freed.
 func takeErrorN(cerr *C.char, n C.Py_ssize_t) string {
 	if cerr == nil {
 		return "unknown error"
@@ -169,13 +174,12 @@ func takeErrorN(cerr *C.char, n C.Py_ssize_t) string {
 	return C.GoStringN(cerr, C.int(n))
 }
 
-// takeError copies and frees an error text made by the C side.
+// takeError is takeErrorN for a NUL-terminated text.
 func takeError(cerr *C.char) string {
 	if cerr == nil {
 		return "unknown error"
 	}
-	defer C.free(unsafe.Pointer(cerr))
-	return C.GoString(cerr)
+	return takeErrorN(cerr, C.Py_ssize_t(C.strlen(cerr)))
 }
 
 // findProgram names the python executable the interpreter should take as

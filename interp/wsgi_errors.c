@@ -1,4 +1,4 @@
-/* errors.c: wsgi.errors, a text stream whose lines go to the handler's
+/* wsgi_errors.c: wsgi.errors, a text stream whose lines go to the handler's
  * *slog.Logger. One per app. The complete lines of each write() make one
  * record; a partial line waits for its newline or flush(). */
 #include "gowsgi.h"
@@ -10,7 +10,9 @@ typedef struct {
 	Py_ssize_t len, cap;
 } gw_errors;
 
-PyObject *gw_errors_new(uintptr_t app)
+/* gw_errors_new makes the wsgi.errors of the app whose Go handle is app.
+ * Returns a new reference, or NULL with *err set to the traceback. */
+PyObject *gw_errors_new(uintptr_t app, char **err)
 {
 	gw_acquire();
 	gw_errors *e = PyObject_New(gw_errors, &gw_ErrorsType);
@@ -18,6 +20,9 @@ PyObject *gw_errors_new(uintptr_t app)
 		e->app = app;
 		e->buf = NULL;
 		e->len = e->cap = 0;
+	} else {
+		Py_ssize_t n;
+		*err = gw_format_exception(&n);
 	}
 	gw_release();
 	return (PyObject *)e;

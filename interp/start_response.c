@@ -1,6 +1,7 @@
-/* start.c: validating and packing what the app gives start_response. The
- * rules mirror Go's response.ParseStatus and response.CheckHeader (the same
- * table of cases tests both); a bad value raises to the app at once. */
+/* start_response.c: validating and packing what the app gives
+ * start_response. The rules mirror Go's response.ParseStatus and
+ * response.CheckHeader (the same table of cases tests both); a bad value
+ * raises to the app at once. */
 #include "gowsgi.h"
 
 /* latin1 returns the bytes of a str whose characters all fit in latin-1
@@ -128,10 +129,12 @@ static char *put_u32(char *p, Py_ssize_t v)
 	return p + 4;
 }
 
-/* gw_pack_start validates status and headers and packs them for Go as
- * u32 len, status, u32 count, then u32 len, name, u32 len, value for each
- * header (little-endian). *packed gets a new bytes object. */
-int gw_pack_start(PyObject *status, PyObject *headers, PyObject **packed)
+/* gw_pack_start_response validates status and headers and packs them for
+ * Go as u32 len, status, u32 count, then u32 len, name, u32 len, value for
+ * each header (little-endian): the record of interp/doc.go, "The
+ * start_response record", which Go's Call.startResponse unpacks. *packed
+ * gets a new bytes object. */
+int gw_pack_start_response(PyObject *status, PyObject *headers, PyObject **packed)
 {
 	const unsigned char *s, *name, *value;
 	Py_ssize_t slen, nlen, vlen, size, count;

@@ -9,7 +9,10 @@ import (
 // An EnvironFunc adds entries to a request's environ: what a Go middleware
 // learned about the request (an authenticated user as REMOTE_USER, a
 // request id, a trace id), typically read back from r.Context(). It runs on
-// every request, before the request takes a slot.
+// every request, on the request's goroutine: after a small body was read in
+// advance (WithMaxPreread) and after the request has taken a slot
+// (WithThreads), before the app is called. With WithProcesses it runs
+// in the server process, before a worker is chosen for the request.
 //
 // Keys the server itself sets — the CGI variables of PEP 3333 (REQUEST_METHOD,
 // SCRIPT_NAME, PATH_INFO, QUERY_STRING, CONTENT_TYPE, CONTENT_LENGTH,
