@@ -239,6 +239,31 @@ func TestAppClose(t *testing.T) {
 	}
 }
 
+// TestErrorsAfterClose: a line written, through a wsgi.errors an app kept,
+// after its App was closed goes to stderr; it does not take the process
+// down with a panic through Python's frames.
+func TestErrorsAfterClose(t *testing.T) {
+	inProcessOnly(t)
+	first, err := wsgi.New("keptstreams:keep", wsgi.WithPythonPath(testdataDir), wsgi.WithLogger(slog.New(newRecorder())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t, serve(t, first).URL+"/"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the first App: %s %q", resp.Status, body)
+	}
+	if err := first.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	second, err := wsgi.New("keptstreams:write", wsgi.WithPythonPath(testdataDir), wsgi.WithLogger(slog.New(newRecorder())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close(context.Background())
+	if resp, body := get(t, serve(t, second).URL+"/"); resp.StatusCode != http.StatusOK || string(body) != "wrote\n" {
+		t.Errorf("writing to the closed App's wsgi.errors: %s %q, want 200 wrote", resp.Status, body)
+	}
+}
+
 // TestSlowUploadDoesNotHoldSlot: a small body is read before the request
 // takes a slot, so a client that sends half of it and stalls does not
 // block the app's only thread.

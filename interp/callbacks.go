@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/cgo"
+	"strings"
 	"unsafe"
 
 	"github.com/gowsgi/wsgi/response"
@@ -159,15 +160,17 @@ func gowsgiBlock(call C.uintptr_t) (rc C.int) {
 
 //export gowsgiLog
 func gowsgiLog(app C.uintptr_t, msg *C.char, n C.Py_ssize_t) {
-	a := cgo.Handle(app).Value().(*App)
+	text := C.GoStringN(msg, C.int(n))
 	defer func() {
 		// No request to fail here (wsgi.errors is the app's): the line
-		// goes to stderr rather than unwinding through Python.
+		// goes to stderr rather than unwinding through Python. So does
+		// one written, through a wsgi.errors the app kept, after
+		// App.Close deleted the handle.
 		if p := recover(); p != nil {
-			fmt.Fprintf(os.Stderr, "gowsgi: the wsgi.errors logger panicked: %v\n", p)
+			fmt.Fprintf(os.Stderr, "gowsgi: wsgi.errors could not log (%v): %s\n", p, strings.TrimRight(text, "\n"))
 		}
 	}()
-	text := C.GoStringN(msg, C.int(n))
+	a := cgo.Handle(app).Value().(*App)
 	a.log.LogAttrs(context.Background(), errorsLevel(text), "wsgi.errors", slog.String("text", text))
 }
 
