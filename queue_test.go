@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gowsgi/wsgi"
 )
 
@@ -17,7 +19,10 @@ import (
 // one running and two waiting is answered 503 with Retry-After at once;
 // the three it found all finish.
 func TestMaxQueue(t *testing.T) {
-	srv, _ := rawServer(t, wsgi.WithFixedThreads(1), wsgi.WithMaxQueue(2))
+	app, _ := loadApp(t, "rawapp:app", wsgi.WithFixedThreads(1), wsgi.WithMaxQueue(2))
+	srv := serve(t, app)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(app)
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	// Three uploads that wait for the rest of their bodies: the first
 	// holds the thread (a large body, read by the app), the others are
@@ -39,26 +44,18 @@ func TestMaxQueue(t *testing.T) {
 	}
 
 	// Once the server has counted the three, the fourth is refused.
-	c := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := c.Get(srv.URL + "/environ")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusServiceUnavailable {
-				if resp.Header.Get("Retry-After") == "" {
-					t.Error("503 without Retry-After")
-				}
-				break
-			}
-			t.Fatalf("a request past the queue bound got %s", resp.Status)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if v := gather(t, reg)["gowsgi_requests_in_flight"].GetMetric()[0].GetGauge().GetValue(); v == 3 {
+			break
 		}
-		// It was admitted before the three were all counted, and waits
-		// for the thread: try again.
 		if time.Now().After(deadline) {
-			t.Fatal("no 503 with one request running and two waiting")
+			t.Fatal("the three uploads were never all counted in flight")
 		}
+	}
+	resp, body := get(t, srv.URL+"/environ")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("one running and two waiting under WithMaxQueue(2): %s %q, Retry-After %q; want 503 with Retry-After",
+			resp.Status, body, resp.Header.Get("Retry-After"))
 	}
 
 	for i, u := range ups {
