@@ -149,13 +149,13 @@ func TestParseStatusCodes(t *testing.T) {
 }
 
 // isText is the specification of a reason-phrase or header-value byte,
-// written independently of isTextByte.
+// written independently of httprule.IsTextByte.
 func isText(c byte) bool {
 	return c == '\t' || c == ' ' || (c >= 0x21 && c <= 0x7e) || c >= 0x80
 }
 
 // isTchar is the specification of an RFC 9110 tchar, written independently
-// of tokenTable.
+// of httprule.IsTokenByte.
 func isTchar(c byte) bool {
 	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') ||
 		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
