@@ -5,6 +5,7 @@ package wsgi_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -67,6 +68,36 @@ func TestHandlerPanicsWithTraceback(t *testing.T) {
 		}
 	}()
 	wsgi.Handler("broken_raise:app", wsgi.WithPythonPath(testdataDir))
+}
+
+// TestNewErrorTypes: a caller tells New's errors apart with package wsgi
+// alone.
+func TestNewErrorTypes(t *testing.T) {
+	_, err := wsgi.New("broken_raise:app", wsgi.WithPythonPath(testdataDir))
+	var le *wsgi.LoadError
+	if !errors.As(err, &le) || le.Spec != "broken_raise:app" || !strings.Contains(le.Traceback, "RuntimeError: broken_raise refuses to load") {
+		t.Errorf("New(broken_raise:app) = %v, want a *wsgi.LoadError with the spec and the traceback", err)
+	}
+}
+
+// TestNewOtherVenv: the venv is the process's, so an App asking for
+// another than the running interpreter's is refused, saying what to do.
+func TestNewOtherVenv(t *testing.T) {
+	inProcessOnly(t)
+	loadApp(t, "hello:app") // Python runs, in this process's venv if any
+	app, err := wsgi.New("hello:app", wsgi.WithPythonPath(testdataDir), wsgi.WithVenv(t.TempDir()))
+	if err == nil {
+		app.Close(context.Background())
+		t.Fatal("New with another WithVenv than the running interpreter's succeeded")
+	}
+	if !errors.Is(err, wsgi.ErrOtherVenv) {
+		t.Errorf("New with another venv: %v, want an error wrapping wsgi.ErrOtherVenv", err)
+	}
+	for _, w := range []string{"same WithVenv", "WithProcesses"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the error does not say %q:\n%s", w, err)
+		}
+	}
 }
 
 func TestSpecForms(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,6 +63,10 @@ func TestMain(m *testing.M) {
 	case err := <-done:
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "FAIL: wsgi.Shutdown:", err)
+			code = max(code, 1)
+		} else if _, err := wsgi.New("hello:app", wsgi.WithPythonPath(testdataDir)); !errors.Is(err, wsgi.ErrStopped) {
+			// After Shutdown, New says why it cannot start Python again.
+			fmt.Fprintln(os.Stderr, "FAIL: wsgi.New after Shutdown:", err, "- want wsgi.ErrStopped")
 			code = max(code, 1)
 		}
 	case <-time.After(60 * time.Second):

@@ -6,8 +6,9 @@
 // into HTTP_* keys with them.
 //
 // The C start_response in package interp applies the same rules to
-// Python strs (interp/start.c); interp's tests run response's conformance
-// cases through it, so the two cannot drift apart unnoticed.
+// Python strs (interp/start.c); the tests of both response and interp run
+// the cases of internal/conformance, so the two cannot drift apart
+// unnoticed.
 //
 // Every function takes bytes, not text: a string here holds latin-1
 // bytes (as a WSGI app's native strings do) or raw bytes read from a
