@@ -1,15 +1,16 @@
 package wsgi_test
 
-// Loading apps from specs (and failing to, with the traceback), Python
-// threads, concurrency and the threading flags.
+// An App's life: loading it from a spec, failing to (with the traceback,
+// as the error types of package wsgi), and closing it.
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -124,110 +125,47 @@ func TestSpecForms(t *testing.T) {
 	})
 }
 
-func TestPythonThreads(t *testing.T) {
-	srv, _ := validatedServer(t)
-	key := newCloseID(t)
-	if resp, body := get(t, srv.URL+"/thread_start?key="+key); resp.StatusCode != 200 {
-		t.Fatalf("%s %s", resp.Status, body)
+func TestAppClose(t *testing.T) {
+	rec := newRecorder()
+	app, err := wsgi.New("rawapp:app", wsgi.WithPythonPath(testdataDir), wsgi.WithThreads(2),
+		wsgi.WithLogger(slog.New(rec)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The thread runs while no request is in Python and sets a result a
-	// later request reads.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var r struct{ Result *string }
-		getJSON(t, srv.URL+"/thread_result?key="+key, &r)
-		if r.Result != nil {
-			if want := "done by worker-" + key; *r.Result != want {
-				t.Errorf("result %q, want %q", *r.Result, want)
-			}
+	srv := serve(t, app)
+
+	slowDone := make(chan string, 1)
+	go func() {
+		resp, err := client.Get(srv.URL + "/sleep?t=0.6")
+		if err != nil {
+			slowDone <- err.Error()
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the Python thread started by a request never ran to its end")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func TestConcurrency(t *testing.T) {
-	srv, _ := validatedServer(t, wsgi.WithThreads(16))
-	// Warm up: connections and the first request's one-time costs.
-	get(t, srv.URL+"/sleep?t=0")
-
-	const n = 16
-	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan string, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := client.Get(srv.URL + "/sleep?t=0.2")
-			if err != nil {
-				errs <- err.Error()
-				return
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				errs <- resp.Status
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	close(errs)
-	for e := range errs {
-		t.Error(e)
-	}
-	// Run one after another they would take 3.2 s.
-	if elapsed > 1600*time.Millisecond {
-		t.Errorf("16 requests sleeping 0.2 s each took %v with 16 threads; want well under 3.2 s", elapsed)
-	}
-	t.Logf("16 × 0.2 s took %v", elapsed)
-}
-
-func TestMultithreadFlag(t *testing.T) {
-	for _, tc := range []struct {
-		name         string
-		opts         []wsgi.Option
-		thread, proc bool
-	}{
-		{"WithThreads(1)", []wsgi.Option{wsgi.WithThreads(1)}, false, false},
-		{"WithThreads(4)", []wsgi.Option{wsgi.WithThreads(4)}, true, false},
-		{"default", nil, true, false},
-		{"WithMultiprocess", []wsgi.Option{wsgi.WithThreads(1), wsgi.WithMultiprocess(true)}, false, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			srv, _ := validatedServer(t, tc.opts...)
-			var r struct {
-				Multithread  any `json:"multithread"`
-				Multiprocess any `json:"multiprocess"`
-				RunOnce      any `json:"run_once"`
-			}
-			getJSON(t, srv.URL+"/multithread", &r)
-			if r.Multithread != tc.thread || r.Multiprocess != tc.proc || r.RunOnce != false {
-				t.Errorf("wsgi.multithread=%v multiprocess=%v run_once=%v, want %v %v false",
-					r.Multithread, r.Multiprocess, r.RunOnce, tc.thread, tc.proc)
-			}
-		})
-	}
-}
-
-func TestQueueTimeout(t *testing.T) {
-	srv, _ := rawServer(t, wsgi.WithThreads(1), wsgi.WithQueueTimeout(100*time.Millisecond))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		resp, err := client.Get(srv.URL + "/sleep?t=1")
-		if err == nil {
-			resp.Body.Close()
-		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		slowDone <- fmt.Sprintf("%d %s", resp.StatusCode, b)
 	}()
-	time.Sleep(300 * time.Millisecond) // the one slot is taken
-	resp, body := get(t, srv.URL+"/sleep?t=0")
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("with the only thread busy: got %s (Retry-After %q) %q, want 503 with Retry-After",
-			resp.Status, resp.Header.Get("Retry-After"), body)
+	time.Sleep(200 * time.Millisecond) // the slow request is in Python
+
+	// A Close whose deadline ends first reports the request still running.
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	err = app.Close(short)
+	cancel()
+	if err == nil {
+		t.Error("Close returned nil while a request was still in Python past its deadline")
 	}
-	<-done
+	// Now closed: new requests are refused, the running one finishes.
+	if resp, body := get(t, srv.URL+"/head"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a request after Close: %s %q, want 503", resp.Status, body)
+	}
+	if got := <-slowDone; got != "200 slept\n" {
+		t.Errorf("the request in flight during Close got %q, want it to finish (200 slept)", got)
+	}
+	err = app.Close(context.Background())
+	if err != nil && !errors.Is(err, wsgi.ErrClosed) {
+		t.Errorf("Close after the requests ended: %v", err)
+	}
+	if err := app.Close(context.Background()); !errors.Is(err, wsgi.ErrClosed) {
+		t.Errorf("a second Close: %v, want ErrClosed", err)
+	}
 }
