@@ -14,7 +14,7 @@ package wsgi_test
 //     callbacks are not counted.
 //   - ns/block, cgocalls/block: a streamed request divided by its 100 blocks.
 //
-// The interpreter is stopped by TestMain (main_test.go), as for the tests.
+// The interpreter is stopped by TestMain (wsgi_test.go), as for the tests.
 
 import (
 	"bytes"
@@ -33,40 +33,6 @@ import (
 
 	"github.com/gowsgi/wsgi"
 )
-
-// benchWriter is a reusable http.ResponseWriter (and http.Flusher) that
-// keeps the status and counts the body, keeping its first bytes for checks.
-type benchWriter struct {
-	h      http.Header
-	status int
-	n      int64
-	head   []byte
-}
-
-func newBenchWriter() *benchWriter { return &benchWriter{h: make(http.Header, 4)} }
-
-func (w *benchWriter) reset() {
-	clear(w.h)
-	w.status, w.n, w.head = 0, 0, w.head[:0]
-}
-
-func (w *benchWriter) Header() http.Header { return w.h }
-func (w *benchWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-}
-func (w *benchWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = 200
-	}
-	if len(w.head) < 64 {
-		w.head = append(w.head, p[:min(len(p), 64-len(w.head))]...)
-	}
-	w.n += int64(len(p))
-	return len(p), nil
-}
-func (w *benchWriter) Flush() {}
 
 // benchBody is a request body that can be rewound without allocating.
 type benchBody struct{ bytes.Reader }
@@ -142,8 +108,8 @@ func itoa(n int) string {
 // benchServe runs the app for b.N requests, reports cgocalls/op and
 // returns it. prepare, if not nil, runs before each request, inside the
 // timed loop: keep it cheap.
-func benchServe(b *testing.B, app *wsgi.App, r *http.Request, prepare func(), check func(w *benchWriter) error) float64 {
-	w := newBenchWriter()
+func benchServe(b *testing.B, app *wsgi.App, r *http.Request, prepare func(), check func(w *fakeWriter) error) float64 {
+	w := newFakeWriter()
 	// One checked request first: a benchmark of a wrong answer is worthless.
 	if prepare != nil {
 		prepare()
@@ -172,8 +138,8 @@ func benchServe(b *testing.B, app *wsgi.App, r *http.Request, prepare func(), ch
 	return perOp
 }
 
-func wantBody(status int, n int64, prefix string) func(w *benchWriter) error {
-	return func(w *benchWriter) error {
+func wantBody(status int, n int64, prefix string) func(w *fakeWriter) error {
+	return func(w *fakeWriter) error {
 		switch {
 		case w.status != status:
 			return fmt.Errorf("status %d, want %d", w.status, status)
@@ -234,7 +200,7 @@ func BenchmarkServeHTTPHelloParallel(b *testing.B) {
 func helloParallel(b *testing.B, app *wsgi.App) {
 	b.RunParallel(func(pb *testing.PB) {
 		r := benchRequest("GET", "/", nil, 0)
-		w := newBenchWriter()
+		w := newFakeWriter()
 		n := 0
 		for pb.Next() {
 			w.reset()

@@ -3,6 +3,7 @@ package wsgi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -10,6 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -217,4 +221,35 @@ func ExampleApp_metrics() {
 		}
 	}
 	// Output: GET 2xx 3
+}
+
+// Shutdown ends a program that serves Python: once the server has stopped
+// taking requests and finished those in flight, it closes every App and
+// stops the interpreter (atexit handlers run). This example is not run:
+// it would wait for a signal.
+func ExampleShutdown() {
+	app, err := wsgi.New("myproj.wsgi:application")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Addr: ":8000", Handler: app}
+	go func() {
+		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			log.Fatal(err)
+		}
+	}()
+
+	// Ctrl-C, or the SIGTERM of systemd, Docker or Kubernetes.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil { // no new requests; waits for the others
+		log.Print(err)
+	}
+	if err := wsgi.Shutdown(ctx); err != nil {
+		log.Print(err)
+	}
 }

@@ -56,7 +56,7 @@ func defaults() options {
 		queueTimeout: DefaultQueueTimeout,
 		ioTimeout:    DefaultIOTimeout,
 		maxQueue:     DefaultMaxQueue,
-		maxPreread:   64 << 10,
+		maxPreread:   DefaultMaxPreread,
 		limits:       DefaultRequestLimits,
 	}
 }
@@ -119,8 +119,15 @@ func WithPythonPath(dirs ...string) Option {
 
 // WithVenv runs Python in a virtual environment: its site-packages are
 // importable and sys.executable is its python. Without it, $VIRTUAL_ENV is
-// used when set. It takes effect only when it starts the interpreter: one
-// process has one interpreter, so all Apps of a process share one venv.
+// used when set.
+//
+// The venv belongs to the process, not the App: one process has one
+// interpreter, started by the first New, and it cannot change venv. A later
+// New whose venv (WithVenv, else $VIRTUAL_ENV) is another fails with an
+// error wrapping ErrOtherVenv: give every App of the process the same
+// WithVenv, or run the apps that need another venv in worker processes
+// (WithProcesses), each of which starts its own interpreter in the venv
+// its App names.
 func WithVenv(dir string) Option {
 	return func(o *options) { o.venv = dir }
 }
@@ -131,10 +138,14 @@ func WithMultiprocess(b bool) Option {
 	return func(o *options) { o.multiprocess = b }
 }
 
+// DefaultMaxPreread is the largest request body read into memory before
+// the request takes a slot unless WithMaxPreread says otherwise: 64 KiB.
+const DefaultMaxPreread = 64 << 10
+
 // WithMaxPreread sets the largest request body (by Content-Length) read
 // into memory before the request takes a slot, so slow uploads never hold
 // one. Larger or chunked bodies are streamed to the app as it reads them.
-// Default 64 KiB; 0 streams every body.
+// Default DefaultMaxPreread; 0 streams every body.
 func WithMaxPreread(n int64) Option {
 	return func(o *options) { o.maxPreread = n }
 }

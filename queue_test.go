@@ -66,3 +66,22 @@ func TestMaxQueue(t *testing.T) {
 		}
 	}
 }
+
+func TestQueueTimeout(t *testing.T) {
+	srv, _ := rawServer(t, wsgi.WithThreads(1), wsgi.WithQueueTimeout(100*time.Millisecond))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := client.Get(srv.URL + "/sleep?t=1")
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // the one slot is taken
+	resp, body := get(t, srv.URL+"/sleep?t=0")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("with the only thread busy: got %s (Retry-After %q) %q, want 503 with Retry-After",
+			resp.Status, resp.Header.Get("Retry-After"), body)
+	}
+	<-done
+}

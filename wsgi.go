@@ -55,8 +55,14 @@ var (
 // spec is "module:attr" like gunicorn's: attr may be dotted
 // ("pkg.mod:obj.app") or a factory call with literal arguments
 // ("mod:create_app('prod')"); a bare "module" means "module:application".
-// The first New starts the Python interpreter. An import error is returned
-// with its Python traceback.
+//
+// The first New starts the Python interpreter, for the whole process. An
+// app that fails to import or build is a *[LoadError], with its Python
+// traceback. After [Shutdown] New fails with [ErrStopped]; with another
+// venv (WithVenv or $VIRTUAL_ENV) than the interpreter was started with,
+// with an error wrapping [ErrOtherVenv]. An App in worker processes
+// (WithProcesses) starts no interpreter in this process, so neither of
+// those applies to it.
 func New(spec string, opts ...Option) (*App, error) {
 	o := defaults()
 	for _, f := range opts {
@@ -73,6 +79,9 @@ func New(spec string, opts ...Option) (*App, error) {
 		return newProcs(spec, o, envOpt)
 	}
 	if err := interp.Start(interp.Config{Venv: o.venv}); err != nil {
+		if errors.Is(err, ErrOtherVenv) {
+			return nil, fmt.Errorf("wsgi: %w; the Apps of one process share its one interpreter, so give them all the same WithVenv (one without it gets $VIRTUAL_ENV), or serve this one in worker processes (WithProcesses), which start their own", err)
+		}
 		return nil, err
 	}
 	wd, err := os.Getwd()
@@ -117,8 +126,18 @@ func newProcs(spec string, o options, envOpt environ.Options) (*App, error) {
 }
 
 // LoadError is the error of an app that failed to import or build, with
-// Python's traceback.
+// Python's traceback: New returns a *LoadError (see errors.As).
 type LoadError = interp.LoadError
+
+// ErrStopped is returned by New after Shutdown stopped the Python
+// interpreter: CPython cannot be started again in the same process.
+var ErrStopped = interp.ErrStopped
+
+// ErrOtherVenv is wrapped by the error New returns when the App's venv
+// (WithVenv, else $VIRTUAL_ENV) is not the one the running interpreter was
+// started with: one process has one interpreter, and all its Apps share
+// its venv.
+var ErrOtherVenv = interp.ErrOtherVenv
 
 // Handler is New for use in an expression: it panics, with the Python
 // traceback, if the app cannot be loaded.
@@ -130,7 +149,7 @@ func Handler(spec string, opts ...Option) http.Handler {
 	return a
 }
 
-var prereadPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+var prereadPool = sync.Pool{New: func() any { b := make([]byte, 0, DefaultMaxPreread); return &b }}
 
 // ServeHTTP runs the app for one request. A request past the App's
 // RequestLimits or WithMaxRequestBody is answered 414, 431 or 413 before

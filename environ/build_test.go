@@ -9,10 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // parse reads a request from raw bytes the way a net/http server does.
@@ -85,8 +86,8 @@ func TestBuildFull(t *testing.T) {
 		"HTTP_USER_AGENT":     "test",
 		"HTTP_X_CUSTOM_THING": "v",
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Build:\n got %q\nwant %q", got, want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Build (-want +got):\n%s", diff)
 	}
 	if flags != 0 {
 		t.Errorf("flags = %v, want 0", flags)

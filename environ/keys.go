@@ -3,6 +3,8 @@ package environ
 import (
 	"net/textproto"
 	"strings"
+
+	"github.com/gowsgi/wsgi/internal/httprule"
 )
 
 // Key IDs. Each is an index into [Keys] and is the first byte of a record
@@ -133,19 +135,19 @@ var headerIDs = func() map[string]uint8 {
 
 // headerKeyByte maps a byte of a header name to the byte it becomes in the
 // HTTP_* key: letters are upper-cased, '-' becomes '_', other token
-// characters (RFC 9110, section 5.6.2) stay as they are. Bytes that may not
-// appear in a name, and '_' (see Build), map to 0.
+// characters (RFC 9110, section 5.6.2; [httprule.IsTokenByte]) stay as
+// they are. Bytes that may not appear in a name, and '_' (see Build), map
+// to 0.
 var headerKeyByte = func() (t [256]byte) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = byte(c)
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = byte(c)
-		t[c+'a'-'A'] = byte(c)
-	}
-	for _, c := range []byte("!#$%&'*+.^`|~") {
-		t[c] = c
+	for i := range t {
+		if c := byte(i); httprule.IsTokenByte(c) {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			t[i] = c
+		}
 	}
 	t['-'] = '_'
+	t['_'] = 0
 	return t
 }()

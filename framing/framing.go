@@ -33,7 +33,8 @@
 // r.TLS and HTTP/2), and the guard would see only encrypted bytes if
 // wrapped underneath it.
 //
-// The package is pure Go and does not depend on the rest of gowsgi; the
+// The package is pure Go and depends on no other gowsgi package but the
+// HTTP byte rules of internal/httprule, which package response shares; the
 // gowsgi command serves every plain-HTTP --bind through it.
 package framing
 
@@ -42,6 +43,8 @@ import (
 	"errors"
 	"io"
 	"net"
+
+	"github.com/gowsgi/wsgi/internal/httprule"
 )
 
 // maxHeadHold bounds a request head held back: past net/http's own limit
@@ -323,14 +326,14 @@ func (c *conn) head(p []byte, skip int) int {
 			// Only the two framing headers matter: a quick look first.
 			name, val, _ := bytes.Cut(line, []byte(":"))
 			switch {
-			case asciiEqualFold(name, "content-length"):
+			case httprule.EqualFold(name, "content-length"):
 				val = trimOWS(val)
 				if clAt < 0 {
 					clAt, cl = off, val
 				} else if !bytes.Equal(cl, val) {
 					clSame = false
 				}
-			case asciiEqualFold(name, "transfer-encoding"):
+			case httprule.EqualFold(name, "transfer-encoding"):
 				if teAt < 0 {
 					teAt = off
 				}
@@ -354,14 +357,14 @@ func (c *conn) head(p []byte, skip int) int {
 	case teAt >= 0 && (clAt >= 0 || proto[7] == '0'):
 		out[teAt] = 0 // both framings, or Transfer-Encoding on HTTP/1.0
 		c.st = stOff
-	case teAt >= 0 && nte == 1 && asciiEqualFold(te, "chunked"):
+	case teAt >= 0 && nte == 1 && httprule.EqualFold(te, "chunked"):
 		c.st, c.line = stChunkLine, c.line[:0]
 	case teAt >= 0:
 		c.st = stOff // net/http answers 501 and closes
 	case clAt >= 0:
-		n, ok := parseLength(cl)
+		n, err := httprule.ParseContentLength(cl)
 		switch {
-		case !clSame || !ok:
+		case !clSame || err != nil:
 			c.st = stOff // net/http answers 400 and closes
 		case n == 0:
 			c.st = stHead
@@ -442,37 +445,3 @@ func trimOWS(b []byte) []byte {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-
-// parseLength parses a Content-Length value as net/http does
-// (strconv.ParseUint(v, 10, 63)).
-func parseLength(b []byte) (int64, bool) {
-	if len(b) == 0 {
-		return 0, false
-	}
-	var n uint64
-	for _, d := range b {
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		if n > (1<<63-1-uint64(d-'0'))/10 {
-			return 0, false
-		}
-		n = n*10 + uint64(d-'0')
-	}
-	return int64(n), true
-}
-
-func asciiEqualFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/wsgi/internal/httprule"
 )
 
 // FuzzFraming serves arbitrary client bytes with a real net/http server
@@ -260,8 +262,8 @@ func strictRead(stream []byte) []strictRequest {
 		case cl != nil:
 			n := -1
 			for _, v := range cl {
-				m, ok := parseLength([]byte(v))
-				if !ok || m > 1<<30 || n >= 0 && int(m) != n {
+				m, err := httprule.ParseContentLength(v)
+				if err != nil || m > 1<<30 || n >= 0 && int(m) != n {
 					return out
 				}
 				n = int(m)

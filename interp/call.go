@@ -24,9 +24,9 @@ import (
 	"github.com/gowsgi/wsgi/response"
 )
 
-// OutSize is the size of a Call's buffer: the response status and headers,
+// outSize is the size of a Call's buffer: the response status and headers,
 // and small bodies, come back from Python in it without a further copy.
-const OutSize = 32 << 10
+const outSize = 32 << 10
 
 // Call runs requests through an App, one at a time. It holds the buffers a
 // request needs, so a server keeps one Call per concurrent request slot.
@@ -66,7 +66,7 @@ type Call struct {
 
 // NewCall returns a Call for a.
 func (a *App) NewCall() *Call {
-	c := &Call{app: a, out: make([]byte, OutSize), wait: newWaiter(), expired: make(chan struct{})}
+	c := &Call{app: a, out: make([]byte, outSize), wait: newWaiter(), expired: make(chan struct{})}
 	// Owned by the Call, freed by Free.
 	c.res = (*C.gw_result)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gw_result{}))))
 	c.handle = cgo.NewHandle(c)

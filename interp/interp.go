@@ -47,6 +47,11 @@ type Config struct {
 // again in the same process.
 var ErrStopped = errors.New("interp: the Python interpreter was stopped and cannot be restarted in this process")
 
+// ErrOtherVenv is wrapped by the error of a Start whose Venv is not the
+// one the running interpreter was started with: one process has one
+// interpreter, and it cannot change its environment.
+var ErrOtherVenv = errors.New("interp: Python already runs in this process with another venv")
+
 var (
 	mu      sync.Mutex
 	state   int // 0 never started, 1 running, 2 stopped
@@ -79,7 +84,7 @@ func Start(cfg Config) error {
 	switch state {
 	case 1:
 		if cfg != current {
-			return fmt.Errorf("interp: Python is already running with venv %q; cannot switch to %q in this process", current.Venv, cfg.Venv)
+			return fmt.Errorf("%w: it runs with %s, not %s", ErrOtherVenv, venvName(current.Venv), venvName(cfg.Venv))
 		}
 		return nil
 	case 2:
@@ -98,6 +103,14 @@ func Start(cfg Config) error {
 	}
 	state, current = 1, cfg
 	return nil
+}
+
+// venvName names a Config.Venv in an error: "venv DIR", or "no venv".
+func venvName(dir string) string {
+	if dir == "" {
+		return "no venv"
+	}
+	return fmt.Sprintf("venv %q", dir)
 }
 
 // Running reports whether the interpreter is started and not stopped.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gowsgi/wsgi/response"
+	"github.com/gowsgi/wsgi/internal/conformance"
 )
 
 // TestStartResponseRules runs every case of the shared conformance table
@@ -15,7 +15,7 @@ import (
 // response.ParseStatus and response.CheckHeader refuse.
 func TestStartResponseRules(t *testing.T) {
 	app := load(t, "rulesapp:app")
-	for _, c := range response.Cases {
+	for _, c := range conformance.Cases {
 		q := url.Values{"kind": {c.Kind}}
 		name := c.Status
 		if c.Kind == "status" {

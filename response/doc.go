@@ -7,9 +7,9 @@
 // implementation of the checks that start_response applies to the status
 // and headers an application gives it (PEP 3333). The C start_response in
 // package interp mirrors them exactly and raises to the application on bad
-// input; [Cases] is the conformance table both implementations are tested
-// against. The same checks run again in Go, in [Writer.Start], before
-// anything reaches the wire.
+// input; both implementations are tested against one conformance table
+// (in internal/conformance). The same checks run again in Go, in
+// [Writer.Start], before anything reaches the wire.
 //
 // In brief:
 //

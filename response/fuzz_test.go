@@ -4,10 +4,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gowsgi/wsgi/internal/conformance"
 )
 
 func FuzzParseStatus(f *testing.F) {
-	for _, c := range Cases {
+	for _, c := range conformance.Cases {
 		if c.Kind == "status" {
 			f.Add(c.Status)
 		}
@@ -41,7 +43,7 @@ func FuzzParseStatus(f *testing.F) {
 }
 
 func FuzzCheckHeader(f *testing.F) {
-	for _, c := range Cases {
+	for _, c := range conformance.Cases {
 		if c.Kind == "header" {
 			f.Add(c.Name, c.Value)
 		}

@@ -3,6 +3,8 @@ package response
 import (
 	"errors"
 	"fmt"
+
+	"github.com/gowsgi/wsgi/internal/httprule"
 )
 
 // maxQuote is the number of bytes of an offending value quoted in an error.
@@ -48,7 +50,7 @@ func ParseStatus(status string) (code int, err error) {
 		return 0, fmt.Errorf("response: invalid status %q: code %d out of range (want 200-599)", clip(status), code)
 	}
 	for i := 4; i < len(status); i++ {
-		if !isTextByte(status[i]) {
+		if !httprule.IsTextByte(status[i]) {
 			return 0, fmt.Errorf("response: invalid status %q: reason phrase has forbidden byte %#02x at offset %d", clip(status), status[i], i)
 		}
 	}
@@ -73,7 +75,7 @@ func CheckHeader(name, value string) error {
 		return errors.New("response: empty header name")
 	}
 	for i := 0; i < len(name); i++ {
-		if !isTokenByte(name[i]) {
+		if !httprule.IsTokenByte(name[i]) {
 			return fmt.Errorf("response: invalid header name %q: byte %#02x at offset %d is not a token character", clip(name), name[i], i)
 		}
 	}
@@ -81,7 +83,7 @@ func CheckHeader(name, value string) error {
 		return fmt.Errorf("response: header %q is hop-by-hop and may not be set by the application", clip(name))
 	}
 	for i := 0; i < len(value); i++ {
-		if !isTextByte(value[i]) {
+		if !httprule.IsTextByte(value[i]) {
 			return fmt.Errorf("response: invalid value %q for header %q: forbidden byte %#02x at offset %d", clip(value), clip(name), value[i], i)
 		}
 	}
@@ -100,101 +102,36 @@ func CheckHeader(name, value string) error {
 func IsHopByHop(name string) bool {
 	switch len(name) {
 	case 2:
-		return equalFold(name, "TE")
+		return httprule.EqualFold(name, "TE")
 	case 7:
-		return equalFold(name, "Trailer") || equalFold(name, "Upgrade")
+		return httprule.EqualFold(name, "Trailer") || httprule.EqualFold(name, "Upgrade")
 	case 8:
-		return equalFold(name, "Trailers")
+		return httprule.EqualFold(name, "Trailers")
 	case 10:
-		return equalFold(name, "Connection") || equalFold(name, "Keep-Alive")
+		return httprule.EqualFold(name, "Connection") || httprule.EqualFold(name, "Keep-Alive")
 	case 16:
-		return equalFold(name, "Proxy-Connection")
+		return httprule.EqualFold(name, "Proxy-Connection")
 	case 17:
-		return equalFold(name, "Transfer-Encoding")
+		return httprule.EqualFold(name, "Transfer-Encoding")
 	case 18:
-		return equalFold(name, "Proxy-Authenticate")
+		return httprule.EqualFold(name, "Proxy-Authenticate")
 	case 19:
-		return equalFold(name, "Proxy-Authorization")
+		return httprule.EqualFold(name, "Proxy-Authorization")
 	}
 	return false
 }
 
 // isContentLength reports whether name is Content-Length in any case.
 func isContentLength(name string) bool {
-	return len(name) == len("Content-Length") && equalFold(name, "Content-Length")
+	return len(name) == len("Content-Length") && httprule.EqualFold(name, "Content-Length")
 }
 
 // parseLength parses a Content-Length value: one or more ASCII digits that
-// fit in an int64.
+// fit in an int64 (see [httprule.ParseContentLength]).
 func parseLength(value string) (int64, error) {
-	if value == "" {
-		return 0, errors.New(`response: invalid Content-Length "": want one or more decimal digits`)
-	}
-	const max = 1<<63 - 1
-	var n int64
-	for i := 0; i < len(value); i++ {
-		c := value[i]
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("response: invalid Content-Length %q: want one or more decimal digits", clip(value))
-		}
-		d := int64(c - '0')
-		if n > (max-d)/10 {
-			return 0, fmt.Errorf("response: invalid Content-Length %q: larger than %d", clip(value), int64(max))
-		}
-		n = n*10 + d
+	n, err := httprule.ParseContentLength(value)
+	if err != nil {
+		return 0, fmt.Errorf("response: invalid Content-Length %q: %v", clip(value), err)
 	}
 	return n, nil
 }
-
-// equalFold reports whether s equals the ASCII string t, ignoring ASCII
-// case. Unlike strings.EqualFold it applies no Unicode folding: the
-// strings here are latin-1 bytes.
-func equalFold(s, t string) bool {
-	if len(s) != len(t) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		a, b := s[i], t[i]
-		if a == b {
-			continue
-		}
-		if 'A' <= a && a <= 'Z' {
-			a += 'a' - 'A'
-		}
-		if 'A' <= b && b <= 'Z' {
-			b += 'a' - 'A'
-		}
-		if a != b {
-			return false
-		}
-	}
-	return true
-}
-
-// isTextByte reports whether c may appear in a reason phrase or a header
-// value: HTAB, SP, VCHAR (0x21–0x7E) or obs-text (0x80–0xFF).
-func isTextByte(c byte) bool {
-	return c == '\t' || (c >= ' ' && c != 0x7f)
-}
-
-// isTokenByte reports whether c is an RFC 9110 tchar.
-func isTokenByte(c byte) bool {
-	return tokenTable[c]
-}
-
-// tokenTable marks the RFC 9110 tchar bytes:
-// ALPHA / DIGIT / "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" /
-// "." / "^" / "_" / "`" / "|" / "~".
-var tokenTable = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()

@@ -4,10 +4,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gowsgi/wsgi/internal/conformance"
 )
 
 func TestCases(t *testing.T) {
-	for _, c := range Cases {
+	for _, c := range conformance.Cases {
 		switch c.Kind {
 		case "status":
 			code, err := ParseStatus(c.Status)
@@ -94,7 +96,7 @@ func TestCasesRequired(t *testing.T) {
 		"TE", "Trailer", "Trailers", "Transfer-Encoding", "Upgrade", "Proxy-Connection",
 	} {
 		found := false
-		for _, c := range Cases {
+		for _, c := range conformance.Cases {
 			if c.Kind == "header" && !c.Valid && strings.EqualFold(c.Name, name) && c.Name != name {
 				found = true
 			}
@@ -103,7 +105,7 @@ func TestCasesRequired(t *testing.T) {
 			t.Errorf("Cases has no mixed-case hop-by-hop case for %s", name)
 		}
 	}
-	for _, c := range Cases {
+	for _, c := range conformance.Cases {
 		switch c.Kind {
 		case "status":
 			if want, ok := statuses[c.Status]; ok {
@@ -149,13 +151,13 @@ func TestParseStatusCodes(t *testing.T) {
 }
 
 // isText is the specification of a reason-phrase or header-value byte,
-// written independently of isTextByte.
+// written independently of httprule.IsTextByte.
 func isText(c byte) bool {
 	return c == '\t' || c == ' ' || (c >= 0x21 && c <= 0x7e) || c >= 0x80
 }
 
 // isTchar is the specification of an RFC 9110 tchar, written independently
-// of tokenTable.
+// of httprule.IsTokenByte.
 func isTchar(c byte) bool {
 	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') ||
 		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
@@ -281,8 +283,8 @@ func TestErrorMessages(t *testing.T) {
 		{CheckHeader("Content-Length", "-1"), `response: invalid Content-Length "-1": want one or more decimal digits`},
 		{CheckHeader("Content-Length", ""), `response: invalid Content-Length "": want one or more decimal digits`},
 		{CheckHeader("Content-Length", "9223372036854775808"), `response: invalid Content-Length "9223372036854775808": larger than 9223372036854775807`},
-		{checkStatus("200 " + long + "\n"), `response: invalid status "200 ` + long[:56] + `...": reason phrase has forbidden byte 0x0a at offset 104`},
-		{CheckHeader("X-Y", long+"\x00"), `response: invalid value "` + long[:60] + `..." for header "X-Y": forbidden byte 0x00 at offset 100`},
+		{checkStatus("200 " + conformance.Long + "\n"), `response: invalid status "200 ` + conformance.Long[:56] + `...": reason phrase has forbidden byte 0x0a at offset 104`},
+		{CheckHeader("X-Y", conformance.Long+"\x00"), `response: invalid value "` + conformance.Long[:60] + `..." for header "X-Y": forbidden byte 0x00 at offset 100`},
 	}
 	for _, tt := range tests {
 		if tt.err == nil {

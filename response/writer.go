@@ -132,9 +132,6 @@ func (rw *Writer) Start(status string, headers []Header) error {
 	return nil
 }
 
-// Started reports whether [Writer.Start] has succeeded.
-func (rw *Writer) Started() bool { return rw.started }
-
 // Sent reports whether the header has been sent to the client (handed to
 // the ResponseWriter's WriteHeader).
 func (rw *Writer) Sent() bool { return rw.sent }

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // hdrs builds a header list from name, value pairs.
@@ -203,8 +205,8 @@ func TestHeaders(t *testing.T) {
 	if res.StatusCode != 201 {
 		t.Errorf("status = %d, want 201", res.StatusCode)
 	}
-	if !reflect.DeepEqual(res.Header, want) {
-		t.Errorf("header:\n got %q\nwant %q", res.Header, want)
+	if diff := cmp.Diff(want, res.Header); diff != "" {
+		t.Errorf("header (-want +got):\n%s", diff)
 	}
 }
 
@@ -219,8 +221,8 @@ func TestRepeatedHeaderValues(t *testing.T) {
 		"A": {"1", "3"}, "B": {"2", "5"}, "C": {"4"},
 		"Content-Length": {"0"}, "Content-Type": nil,
 	}
-	if got := rec.Header(); !reflect.DeepEqual(got, want) {
-		t.Errorf("header:\n got %q\nwant %q", got, want)
+	if diff := cmp.Diff(want, rec.Header()); diff != "" {
+		t.Errorf("header (-want +got):\n%s", diff)
 	}
 }
 

@@ -15,6 +15,8 @@ bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [[ -n "$bad" ]]; then echo "gofmt would change: $bad" >&2; exit 1; fi
 echo "== go test -race ./..."
 go test -race -count=1 -timeout 30m ./...
+echo "== examples/django-admin (its own module: the browser test's chromedp stays out of the library's)"
+(cd examples/django-admin && go vet ./... && go test -race -count=1 -timeout 15m ./...)
 echo "== examples/deploy (its own module: the systemd, container and Kubernetes recipes)"
 (cd examples/deploy && go vet ./... && go test -count=1 -timeout 10m ./...)
 echo "== the end-to-end suite again, the app in a worker process (wsgi.WithProcesses)"

@@ -1,4 +1,4 @@
-"""A real Flask app for gowsgi's end-to-end tests (flask_e2e_test.go)."""
+"""A real Flask app for gowsgi's end-to-end tests (frameworks_test.go)."""
 
 import hashlib
 import time

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/pires/go-proxyproto"
+
+	"github.com/gowsgi/wsgi/internal/syncbuf"
 )
 
 // TestCLIBacklog: --backlog is the listen queue the kernel keeps (ss shows
@@ -88,7 +90,7 @@ func TestCLISocketActivation(t *testing.T) {
 	}
 	addr, unused := freePort(t), freePort(t)
 	cmd := exec.Command(activate, "--listen", addr, binary, "--bind", unused, "--chdir", appDir, "app:app")
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

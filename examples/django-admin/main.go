@@ -9,7 +9,8 @@
 // the SQLite database, creates the admin user if missing and collects the
 // static files: no manual step.
 //
-//	ADMIN_PASSWORD='choose-one' go run ./examples/django-admin
+//	cd examples/django-admin # a module of its own, so that chromedp stays out of the library's
+//	ADMIN_PASSWORD='choose-one' go run .
 //	# then open http://127.0.0.1:8080/admin/ and sign in as admin
 package main
 

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gowsgi/wsgi"
+	"github.com/gowsgi/wsgi/internal/syncbuf"
 )
 
 // Django can be set up once per process, and one test binary is one
@@ -33,7 +34,7 @@ var (
 	siteOnce      sync.Once
 	siteURL       string
 	siteErr       error
-	siteLogs      = &syncBuffer{}
+	siteLogs      = &syncbuf.Buffer{}
 )
 
 const adminUser = "admin"
@@ -277,22 +278,4 @@ func TestDataDir(t *testing.T) {
 	if k := bytes.TrimSpace(key); len(k) < 40 || bytes.Contains(settings, k) {
 		t.Errorf("secret key: %d bytes, in settings.py: %v", len(k), bytes.Contains(settings, k))
 	}
-}
-
-// syncBuffer is a log destination the tests read while servers write.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gowsgi/wsgi"
+	"github.com/gowsgi/wsgi/internal/syncbuf"
 )
 
 // One test binary is one process, so one Python interpreter, finalized
@@ -48,7 +49,7 @@ type site struct {
 	URL    string // with the Flask mount prefix, no trailing slash: the Flask app's root
 	Root   string // the server's root URL
 	Prefix string // "" or like "/legacy"
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 	// sendfiles counts responses whose body reached the connection as an
 	// *os.File through io.ReaderFrom: the path on which net/http uses
 	// sendfile(2).
@@ -58,7 +59,7 @@ type site struct {
 // newSite serves newServer on a real port, with the Flask app mounted at mount.
 func newSite(t *testing.T, mount string) *site {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	h, err := newServer(config{
 		PyDir:     ".",
 		Mount:     mount,
@@ -515,22 +516,4 @@ func TestConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-}
-
-// syncBuffer is a log destination the tests read while servers write.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

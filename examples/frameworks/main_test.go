@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gowsgi/wsgi"
+	"github.com/gowsgi/wsgi/internal/syncbuf"
 )
 
 // One test binary is one process, so one Python interpreter; the three
@@ -36,7 +37,7 @@ var (
 	serverOnce sync.Once
 	serverURL  string
 	serverErr  error
-	serverLogs = &syncBuffer{}
+	serverLogs = &syncbuf.Buffer{}
 )
 
 // server starts the program once for all tests: the apps load once per
@@ -207,22 +208,4 @@ func TestIndex(t *testing.T) {
 			t.Errorf("index lacks a link to %s:\n%s", m.Prefix, b)
 		}
 	}
-}
-
-// syncBuffer is a log destination the tests read while servers write.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,4 +1,4 @@
-"""Runs one case of response.Cases through start_response and reports
+"""Runs one case of internal/conformance.Cases through start_response and reports
 whether start_response accepted it (299) or raised (298)."""
 from urllib.parse import unquote_to_bytes
 

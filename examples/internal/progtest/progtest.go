@@ -10,9 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/wsgi/internal/syncbuf"
 )
 
 // Build builds the packages (import paths or directories, relative to
@@ -55,7 +56,7 @@ func Start(t *testing.T, dir string, env []string, prog string, args ...string) 
 	t.Helper()
 	cmd := exec.Command(prog, args...)
 	cmd.Dir, cmd.Env = dir, env
-	var out syncBuilder
+	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -118,21 +119,4 @@ func Environ(drop ...string) []string {
 		}
 	}
 	return env
-}
-
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

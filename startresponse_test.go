@@ -3,10 +3,12 @@ package wsgi_test
 // start_response over real HTTP: every invalid status and header is raised
 // to the app at the call (the app can catch it), an uncaught one is a clean
 // 500 with the traceback in the log only; a second call, exc_info before and
-// after the header is sent, and write().
+// after the header is sent, and write(), streamed, with a client leaving
+// during it.
 
 import (
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -217,4 +219,38 @@ func TestExcInfoAfterWrite(t *testing.T) {
 		t.Error("start_response(exc_info) after write() did not re-raise")
 	}
 	rec.waitLog(t, "LookupError: boom after write")
+}
+
+func TestWriteStreams(t *testing.T) {
+	srv, _ := validatedServer(t)
+	req, _ := http.NewRequest("GET", srv.URL+"/write_stream?delay=0.4", nil)
+	checkStreamed(t, client, req, 0.4)
+}
+
+func TestClientGoneDuringWrite(t *testing.T) {
+	srv, _ := rawServer(t)
+	id := newCloseID(t)
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	resp, err := c.Get(srv.URL + "/write_gone?id=" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 2048)); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	r := waitCloses(t, srv.URL, id)
+	if r.Reraised == nil {
+		t.Fatal("write() never raised to the app after the client left (it wrote 500 blocks into the void)")
+	}
+	if r.Closes != 1 {
+		t.Errorf("close() called %d times, want 1", r.Closes)
+	}
+	var res struct{ Result *string }
+	getJSON(t, srv.URL+"/thread_result?key="+id, &res)
+	if res.Result == nil || !strings.HasPrefix(*res.Result, "OSError") {
+		t.Errorf("write() raised %v, want an OSError", res.Result)
+	}
 }

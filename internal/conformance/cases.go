@@ -1,4 +1,10 @@
-package response
+// Package conformance holds the conformance table for the status and
+// header rules of start_response (PEP 3333), which two implementations
+// must apply alike: package response's ParseStatus and CheckHeader, the Go
+// reference, and the C start_response in package interp, which raises to
+// the app. Both packages' tests run every case; neither implementation
+// imports the table.
+package conformance
 
 // Case is one entry of the conformance table [Cases].
 type Case struct {
@@ -16,14 +22,13 @@ type Case struct {
 	Valid bool
 }
 
-// Cases is the shared conformance table for the status and header rules.
-// [ParseStatus] (Kind "status") and [CheckHeader] (Kind "header") must
-// accept exactly the cases marked Valid; package interp's tests run the
-// same cases through the C start_response, which must raise for exactly
-// the others.
+// Cases is the shared conformance table for the status and header rules:
+// response.ParseStatus (Kind "status") and response.CheckHeader (Kind
+// "header") must accept exactly the cases marked Valid, and the C
+// start_response must raise for exactly the others.
 //
 // Every string is latin-1 bytes: byte b stands for code point U+00bb, so
-// the C side builds each Python str with PyUnicode_DecodeLatin1 (for
+// the C side's test builds each Python str with PyUnicode_DecodeLatin1 (for
 // example "200 caf\xe9" is the str '200 café'). Strs that cannot be encoded
 // as latin-1 at all are not expressible here and are tested by interp
 // itself.
@@ -50,7 +55,7 @@ var Cases = []Case{
 	{Kind: "status", Status: "200  OK", Valid: true},
 	{Kind: "status", Status: "200 OK ", Valid: true},
 	{Kind: "status", Status: "200 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", Valid: true},
-	{Kind: "status", Status: "200 " + long, Valid: true},
+	{Kind: "status", Status: "200 " + Long, Valid: true},
 
 	// Invalid statuses: shape.
 	{Kind: "status", Status: ""},
@@ -96,7 +101,7 @@ var Cases = []Case{
 	{Kind: "status", Status: "200 \x1b[31mOK"},
 	{Kind: "status", Status: "200 OK\x1f"},
 	{Kind: "status", Status: "200 OK\x7f"},
-	{Kind: "status", Status: "200 " + long + "\n"},
+	{Kind: "status", Status: "200 " + Long + "\n"},
 
 	// Valid header names.
 	{Kind: "header", Name: "Content-Type", Value: "text/plain; charset=utf-8", Valid: true},
@@ -108,7 +113,7 @@ var Cases = []Case{
 	{Kind: "header", Name: "SET-COOKIE", Value: "a=b; Path=/; HttpOnly", Valid: true},
 	{Kind: "header", Name: "WWW-Authenticate", Value: `Basic realm="x"`, Valid: true},
 	{Kind: "header", Name: "!#$%&'*+-.^_`|~09AZaz", Value: "1", Valid: true},
-	{Kind: "header", Name: "X-" + long, Value: "1", Valid: true},
+	{Kind: "header", Name: "X-" + Long, Value: "1", Valid: true},
 
 	// Invalid header names.
 	{Kind: "header", Name: "", Value: "1"},
@@ -153,7 +158,7 @@ var Cases = []Case{
 	{Kind: "header", Name: "X-Y", Value: "\xe9", Valid: true},
 	{Kind: "header", Name: "X-Y", Value: "caf\xe9 \x80\xff", Valid: true},
 	{Kind: "header", Name: "X-Y", Value: "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", Valid: true},
-	{Kind: "header", Name: "X-Y", Value: long, Valid: true},
+	{Kind: "header", Name: "X-Y", Value: Long, Valid: true},
 
 	// Invalid header values.
 	{Kind: "header", Name: "X-Y", Value: "a\rb"},
@@ -171,7 +176,7 @@ var Cases = []Case{
 	{Kind: "header", Name: "X-Y", Value: "\x1f"},
 	{Kind: "header", Name: "X-Y", Value: "\x7f"},
 	{Kind: "header", Name: "X-Y", Value: "a\x7f"},
-	{Kind: "header", Name: "X-Y", Value: long + "\r\n"},
+	{Kind: "header", Name: "X-Y", Value: Long + "\r\n"},
 
 	// Hop-by-hop headers, in any case.
 	{Kind: "header", Name: "Connection", Value: "close"},
@@ -237,6 +242,6 @@ var Cases = []Case{
 	{Kind: "header", Name: "Content_Length", Value: "five", Valid: true},
 }
 
-// long is a 100-byte string of visible ASCII, longer than an error
+// Long is a 100-byte string of visible ASCII, longer than an error
 // message quotes.
-const long = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzAB"
+const Long = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzAB"

@@ -1,7 +1,9 @@
 package wsgi_test
 
 // wsgi.input over real HTTP: the read methods on pre-read, streamed and
-// chunked bodies, the Content-Length bound, and Expect: 100-continue.
+// chunked bodies, the Content-Length bound, Expect: 100-continue, a
+// malformed chunked body, and slow or abandoned uploads, which never hold
+// a Python thread.
 
 import (
 	"bytes"
@@ -11,10 +13,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/gowsgi/wsgi"
 )
@@ -160,8 +163,8 @@ func wantLines(t *testing.T, got, want []string) {
 	if len(got) == 0 && len(want) == 0 {
 		return
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("lines = %q, want %q", got, want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lines (-want +got):\n%s", diff)
 	}
 }
 
@@ -328,5 +331,79 @@ func TestInputLongLines(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestMalformedChunkedBody: a chunked body that breaks its framing makes
+// wsgi.input raise; an app that lets the error escape before sending
+// anything gets its client a 400, not a cut connection or a 500.
+func TestMalformedChunkedBody(t *testing.T) {
+	srv, rec := rawServer(t)
+	head := func(target string) string {
+		return "POST " + target + " HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+	}
+	for _, tc := range []struct{ name, target, body string }{
+		{"size not hex", "/input?how=read_all", "zz\r\nabc\r\n0\r\n\r\n"},
+		{"negative size", "/input?how=read_all", "-3\r\nabc\r\n0\r\n\r\n"},
+		{"size too large", "/input?how=read_all", "fffffffffffffffff\r\nabc\r\n0\r\n\r\n"},
+		{"data longer than its size", "/input?how=read_all", "2\r\nabcdef\r\n0\r\n\r\n"},
+		{"no CRLF after data", "/input?how=read_all", "3\r\nabcXX0\r\n\r\n"},
+		{"bare LF size line", "/input?how=read_all", "3\nabc\r\n0\r\n\r\n"},
+		{"bad second chunk, read in pieces", "/input?how=read_n&n=2", "3\r\nabc\r\nq\r\n0\r\n\r\n"},
+		{"bad chunk after a good line", "/input?how=readline", "4\r\nab\nc\r\nxyz\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := rawExchange(t, hostOf(srv), head(tc.target)+tc.body)
+			h, body := splitRaw(t, raw)
+			if !strings.HasPrefix(h, "HTTP/1.1 400 ") || body != "Bad Request\n" {
+				t.Errorf("got\n%s\nwant 400 Bad Request with a plain body", raw)
+			}
+		})
+	}
+	rec.waitLog(t, "bad request body; answered", "400", "malformed request body")
+
+	// A well-formed chunked body still reads.
+	raw := rawExchange(t, hostOf(srv), head("/input?how=read_all")+"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+	if !strings.HasPrefix(raw, "HTTP/1.1 200 ") || !strings.Contains(raw, `"body": "abcde"`) {
+		t.Errorf("well-formed chunked body:\n%s", raw)
+	}
+}
+
+// TestSlowUploadDoesNotHoldSlot: a small body is read before the request
+// takes a slot, so a client that sends half of it and stalls does not
+// block the app's only thread.
+func TestSlowUploadDoesNotHoldSlot(t *testing.T) {
+	srv, _ := rawServer(t, wsgi.WithThreads(1), wsgi.WithQueueTimeout(2*time.Second))
+	slow := rawConn(t, hostOf(srv))
+	io.WriteString(slow, "POST /input?how=read_n&n=100 HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello")
+	time.Sleep(200 * time.Millisecond)
+
+	resp, body := get(t, srv.URL+"/sleep?t=0")
+	if resp.StatusCode != 200 {
+		t.Errorf("with a stalled small upload pending: %s %q, want 200 (the upload must not hold the only slot)", resp.Status, body)
+	}
+	io.WriteString(slow, "world")
+	resp, body = readRawResponse(t, slow, "POST")
+	var r inputReport
+	decodeJSON(t, resp, body, &r)
+	if r.Body != "helloworld" {
+		t.Errorf("the stalled upload read %q, want %q", r.Body, "helloworld")
+	}
+}
+
+// TestClientGoneMidUploadFreesSlot: a client leaving in the middle of a
+// streamed body fails the app's read, and the slot comes back.
+func TestClientGoneMidUploadFreesSlot(t *testing.T) {
+	srv, _ := rawServer(t, wsgi.WithThreads(1), wsgi.WithMaxPreread(0), wsgi.WithQueueTimeout(5*time.Second))
+	for i := 0; i < 3; i++ {
+		conn := rawConn(t, hostOf(srv))
+		io.WriteString(conn, "POST /input?how=sha&n=1000 HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n0123456789")
+		time.Sleep(100 * time.Millisecond) // the app is reading
+		conn.Close()
+	}
+	start := time.Now()
+	resp, body := get(t, srv.URL+"/sleep?t=0")
+	if resp.StatusCode != 200 {
+		t.Errorf("after clients left mid-upload: %s %q after %v, want 200 (the slot must be freed)", resp.Status, body, time.Since(start))
 	}
 }

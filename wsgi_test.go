@@ -1,14 +1,18 @@
 package wsgi_test
 
-// Shared set-up of the end-to-end tests: one Python interpreter for the
-// whole test binary (TestMain stops it), apps loaded from testdata/, real
-// HTTP servers from httptest, and a log recorder standing in for the
-// handler's *slog.Logger.
+// Shared set-up of the package's tests, which drive real apps end to end
+// (each file is named for what it covers: environ, input, response,
+// startresponse, stream, lifecycle, threads, frameworks, ...): one Python
+// interpreter for the whole test binary (TestMain stops it), apps loaded
+// from testdata/, real HTTP servers from httptest, a ResponseWriter
+// without a connection for calling ServeHTTP directly, and a log recorder
+// standing in for the handler's *slog.Logger.
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -63,6 +67,10 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "FAIL: wsgi.Shutdown:", err)
 			code = max(code, 1)
+		} else if _, err := wsgi.New("hello:app", wsgi.WithPythonPath(testdataDir)); !errors.Is(err, wsgi.ErrStopped) {
+			// After Shutdown, New says why it cannot start Python again.
+			fmt.Fprintln(os.Stderr, "FAIL: wsgi.New after Shutdown:", err, "- want wsgi.ErrStopped")
+			code = max(code, 1)
 		}
 	case <-time.After(60 * time.Second):
 		fmt.Fprintln(os.Stderr, "FAIL: wsgi.Shutdown did not return within 60 s (Python finalization hangs)")
@@ -71,6 +79,63 @@ func TestMain(m *testing.M) {
 	cancel()
 	os.Exit(code)
 }
+
+// ---- a ResponseWriter without a connection ----
+
+// fakeWriter is an http.ResponseWriter (and http.Flusher) without a
+// connection, for calling App.ServeHTTP directly: it keeps the status,
+// counts the body and keeps its first 64 bytes, and is reusable (reset).
+// brokenAt makes it a client that goes away: a Write that would take the
+// body past brokenAt bytes fails. panicAfter makes it middleware that
+// panics: every Write after the first panicAfter panics with errMiddleware
+// (Go code that the C side reaches through a callback).
+type fakeWriter struct {
+	h      http.Header
+	status int
+	n      int64
+	head   []byte
+
+	brokenAt   int64 // > 0: a Write past this many body bytes fails
+	panicAfter int   // > 0: the Writes after this many panic
+	writes     int
+}
+
+// errMiddleware is what a fakeWriter with panicAfter panics with.
+var errMiddleware = errors.New("middleware panic")
+
+func newFakeWriter() *fakeWriter { return &fakeWriter{h: make(http.Header, 4)} }
+
+func (w *fakeWriter) reset() {
+	clear(w.h)
+	w.status, w.n, w.head, w.writes = 0, 0, w.head[:0], 0
+}
+
+func (w *fakeWriter) Header() http.Header { return w.h }
+
+func (w *fakeWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+
+func (w *fakeWriter) Write(p []byte) (int, error) {
+	if w.writes++; w.panicAfter > 0 && w.writes > w.panicAfter {
+		panic(errMiddleware)
+	}
+	if w.brokenAt > 0 && w.n+int64(len(p)) > w.brokenAt {
+		return 0, errors.New("write: broken pipe")
+	}
+	if w.status == 0 {
+		w.status = 200
+	}
+	if len(w.head) < 64 {
+		w.head = append(w.head, p[:min(len(p), 64-len(w.head))]...)
+	}
+	w.n += int64(len(p))
+	return len(p), nil
+}
+
+func (w *fakeWriter) Flush() {}
 
 // ---- log recorder ----
 

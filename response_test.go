@@ -1,7 +1,10 @@
 package wsgi_test
 
 // The response side over real HTTP: lazy start_response, streaming, close(),
-// HEAD, Content-Length enforcement, no sniffed Content-Type, bad results.
+// HEAD, Content-Length enforcement (list bodies included), 204/304, no
+// sniffed Content-Type, bad results and bad list items, file_wrapper,
+// oversized headers, a failing close(), and a ResponseWriter that fails or
+// panics under the app.
 
 import (
 	"bufio"
@@ -10,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -416,4 +420,202 @@ func TestFileWrapper(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestListBody(t *testing.T) {
+	srv, _ := validatedServer(t)
+	raw, _ := rawServer(t)
+	want := strings.Repeat("a", 100) + strings.Repeat("b", 40000) + strings.Repeat("c", 10) +
+		strings.Repeat("d", 33000) + strings.Repeat("e", 20000) + "f"
+	for _, url := range []string{srv.URL + "/list_body", raw.URL + "/list_body", raw.URL + "/list_body?tuple=1"} {
+		resp, body := get(t, url)
+		if string(body) != want {
+			t.Errorf("%s: body of %d bytes, want the %d bytes of the blocks in order", url, len(body), len(want))
+		}
+		if strings.Contains(url, raw.URL) && resp.ContentLength != int64(len(want)) {
+			// A list body is known whole: the server can declare its length.
+			t.Errorf("%s: Content-Length %d, want %d for a list body", url, resp.ContentLength, len(want))
+		}
+	}
+}
+
+func TestNoBodyStatuses(t *testing.T) {
+	srv, _ := rawServer(t)
+	for _, code := range []string{"204", "304"} {
+		raw := rawExchange(t, hostOf(srv), "GET /no_body_status?code="+code+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		head, body := splitRaw(t, raw)
+		if !strings.HasPrefix(head, "HTTP/1.1 "+code+" ") || !strings.Contains(head, "X-Code: "+code) {
+			t.Errorf("%s: header\n%s", code, head)
+		}
+		if body != "" {
+			t.Errorf("%s response carries a body: %q", code, body)
+		}
+	}
+}
+
+func TestFileWrapperOffsetsAndLengths(t *testing.T) {
+	data := make([]byte, 100<<10)
+	for i := range data {
+		data[i] = byte(i % 253)
+	}
+	path := t.TempDir() + "/f.bin"
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv, rec := rawServer(t)
+	for _, tc := range []struct {
+		query  string
+		want   []byte
+		length int64
+	}{
+		{"offset=100", data[100:], int64(len(data) - 100)},
+		{"length=none", data, -1},
+		{"offset=5&length=none", data[5:], -1},
+		{"length=short", data[:1000], 1000},
+	} {
+		resp, body := get(t, srv.URL+"/file?path="+path+"&"+tc.query)
+		if string(body) != string(tc.want) {
+			t.Errorf("%s: %d bytes, want %d (equal: false)", tc.query, len(body), len(tc.want))
+		}
+		if resp.ContentLength != tc.length {
+			t.Errorf("%s: Content-Length %d, want %d", tc.query, resp.ContentLength, tc.length)
+		}
+	}
+	if strings.Contains(rec.Text(), "Traceback") {
+		t.Errorf("errors logged:\n%s", rec.Text())
+	}
+}
+
+func TestOversizedHeaders(t *testing.T) {
+	srv, rec := rawServer(t)
+	resp, body := get(t, srv.URL+"/big_header")
+	// Either sent whole or refused with a clean 500; never a broken reply.
+	switch {
+	case resp.StatusCode == 200:
+		if len(resp.Header.Get("X-Big")) != 40000 || string(body) != "big header" {
+			t.Errorf("X-Big of %d bytes, body %q", len(resp.Header.Get("X-Big")), body)
+		}
+	case resp.StatusCode == 500:
+		want500(t, resp, body)
+		rec.waitLog(t, "/big_header")
+	default:
+		t.Errorf("status %s", resp.Status)
+	}
+}
+
+func TestCloseRaises(t *testing.T) {
+	srv, rec := rawServer(t)
+	// With a Content-Length and without one (chunked): a close() failing
+	// after the whole body was produced is logged, and the client still
+	// gets the complete response.
+	for _, path := range []string{"/close_raises", "/close_raises_chunked"} {
+		id := newCloseID(t)
+		resp, body := get(t, srv.URL+path+"?id="+id)
+		if resp.StatusCode != 200 || string(body) != "complete body" {
+			t.Errorf("%s: got %s %q, want the complete body the app produced", path, resp.Status, body)
+		}
+		rec.waitLog(t, "RuntimeError: close() failed on purpose")
+		if r := waitCloses(t, srv.URL, id); r.Closes != 1 {
+			t.Errorf("%s: close() called %d times, want 1", path, r.Closes)
+		}
+	}
+	// The server is fine afterwards.
+	if resp, _ := get(t, srv.URL+"/head"); resp.StatusCode != 200 {
+		t.Errorf("next request: %s", resp.Status)
+	}
+}
+
+// TestListBodyBadItem: a list or tuple body is all there before anything
+// goes out, so a bad item makes a clean 500, not a cut connection.
+func TestListBodyBadItem(t *testing.T) {
+	srv, rec := rawServer(t)
+	for _, target := range []string{"/list_bad_item", "/list_bad_item?tuple=1"} {
+		resp, body := rawRoundTrip(t, hostOf(srv), "GET "+target+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		if resp.StatusCode != 500 || string(body) != "Internal Server Error\n" {
+			t.Errorf("%s: %s %q; want a clean 500", target, resp.Status, body)
+		}
+	}
+	rec.waitLog(t, "WSGI app error", "not bytes")
+}
+
+// TestListBodyShort: a list or tuple body shorter than its declared
+// Content-Length is known before anything goes out: a clean 500 and a log
+// line, not a status line followed by a cut. HEAD is not short.
+func TestListBodyShort(t *testing.T) {
+	srv, rec := rawServer(t)
+	for _, target := range []string{"/list_short", "/list_short?tuple=1", "/list_short?big=1", "/list_short?big=1&tuple=1"} {
+		resp, body := rawRoundTrip(t, hostOf(srv), "GET "+target+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		if resp.StatusCode != 500 || string(body) != "Internal Server Error\n" {
+			t.Errorf("%s: %s %q; want a clean 500", target, resp.Status, body)
+		}
+	}
+	rec.waitLog(t, "WSGI app error", "shorter than the Content-Length it declared", "the body is 10 bytes, its Content-Length 100")
+	resp, _ := rawRoundTrip(t, hostOf(srv), "HEAD /list_short HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	if resp.StatusCode != 200 || resp.ContentLength != 100 {
+		t.Errorf("HEAD /list_short: %s, Content-Length %d; want 200 with the app's 100", resp.Status, resp.ContentLength)
+	}
+}
+
+// TestClientGoneAtLastListBlock: the last blocks of a list body come back
+// from Python together with the end of the request; a client gone as they
+// are written must not make Go end the request a second time (that freed
+// the request object twice and crashed the process, at once under the
+// debug interpreter: see TestRefcount's /gone-tail in interp/).
+func TestClientGoneAtLastListBlock(t *testing.T) {
+	app, _ := loadApp(t, "rawapp:app")
+	for i := 0; i < 200; i++ {
+		w := &fakeWriter{h: http.Header{}, brokenAt: 40000}
+		func() {
+			defer func() {
+				if r := recover(); r != nil && r != http.ErrAbortHandler {
+					t.Fatalf("ServeHTTP panicked: %v", r)
+				}
+			}()
+			app.ServeHTTP(w, httptest.NewRequest("GET", "/list_tail", nil))
+		}()
+		if w.n != 40000 {
+			t.Fatalf("wrote %d bytes before the client went, want 40000", w.n)
+		}
+	}
+	resp, body := get(t, serve(t, app).URL+"/list_tail")
+	if resp.StatusCode != 200 || len(body) != 40100 {
+		t.Errorf("after: %s, %d bytes", resp.Status, len(body))
+	}
+}
+
+// TestPanicInCallback checks that a panic in Go code run from a callback
+// (a block sent by gowsgiBlock, a write() through gowsgiWrite) comes out of
+// ServeHTTP as itself, after the request ended in C: close() called once,
+// and the interpreter intact for the next request. Unwinding through
+// CPython's frames (write()) used to corrupt the interpreter: every later
+// request failed, CPython printing its "lineno: ..., opcode: ..." error on stderr.
+func TestPanicInCallback(t *testing.T) {
+	app, _ := loadApp(t, "rawapp:app")
+	srv := serve(t, app)
+	for _, tc := range []struct{ name, path string }{
+		{"block", "/tracked?mode=endless&id="}, // gowsgiBlock
+		{"write", "/write_gone?id="},           // gowsgiWrite, inside the app call
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := newCloseID(t)
+			got := func() (p any) {
+				defer func() { p = recover() }()
+				app.ServeHTTP(&fakeWriter{h: http.Header{}, panicAfter: 1}, httptest.NewRequest("GET", tc.path+id, nil))
+				return nil
+			}()
+			if got != errMiddleware {
+				t.Errorf("ServeHTTP panicked with %v, want the writer's own panic", got)
+			}
+			if r := waitCloses(t, srv.URL, id); r.Closes != 1 {
+				t.Errorf("close() called %d times, want 1", r.Closes)
+			}
+			// The interpreter still works, on any thread.
+			for i := 0; i < 8; i++ {
+				resp, body := get(t, srv.URL+"/tracked?mode=normal&id="+newCloseID(t))
+				if resp.StatusCode != 200 || string(body) != "block 1\nblock 2\nblock 3\n" {
+					t.Fatalf("the next request got %s %q", resp.Status, strings.TrimSpace(string(body)))
+				}
+			}
+		})
+	}
 }
