@@ -103,7 +103,7 @@
 //     it once Run returns.
 //   - stream, a body read as the app asks: Go's io.Reader, read only in
 //     gowsgiRead, on the request's goroutine, until the request ends.
-//   - out, the Call's buffer of OutSize bytes: Go memory, lent to C for
+//   - out, the Call's buffer of outSize bytes: Go memory, lent to C for
 //     the whole gw_run call. C fills it before each gowsgiBlock callback
 //     and before it returns; Go reads it then, and the next block
 //     overwrites it, so what Go keeps it copies (the stream queue) or
@@ -141,7 +141,8 @@
 //   - The App's objects (the app, its template environ, its wsgi.errors):
 //     new references the App owns, dropped by App.Close, when no request
 //     may run. wsgi.errors logs through the App's cgo.Handle, which Close
-//     deletes.
+//     deletes: a line the app writes after that, through a wsgi.errors it
+//     kept, goes to stderr.
 //   - The pointers a callback gets (gowsgiRead's buf, gowsgiWrite's headers
 //     and data, gowsgiLog's line): valid only until it returns. C keeps
 //     the objects behind them alive for the call; Go copies what it keeps.
