@@ -43,12 +43,8 @@ type options struct {
 // WithThreads says otherwise. How many really run at once is adapted to the
 // app while it serves (see package interp, "The gate"): one or two for an
 // app that computes, up to this many for one that waits on a database or an
-// upstream with the GIL released. The bound is there for the OS threads
-// that such waits hold, one each; an app that computes never comes near
-// it. 64 lets an app that waits 2 ms a request serve 64 clients without
-// queueing them: 17–26% more requests a second than 32 under wrk -c64 here,
-// with Flask and Django unchanged (see bench/NOTES.md, 2026-12-04).
-const DefaultThreads = 64
+// upstream with the GIL released.
+const DefaultThreads = 32
 
 func defaults() options {
 	return options{
