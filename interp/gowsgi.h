@@ -147,14 +147,14 @@ extern PyObject *gw_timeout_exc; /* owned: _gowsgi.RequestTimeout */
 extern PyObject *gw_gone_exc;    /* owned: _gowsgi.ClientDisconnected */
 
 /* names.c: interned names, made by gw_intern_names in gw_init and owned
- * there until gw_clear_names in gw_finalize; everyone else borrows them. */
+ * there until gw_forget_names, after Py_FinalizeEx; everyone else borrows them. */
 extern PyObject *gw_str_close, *gw_str_read, *gw_str_fileno, *gw_str_tell,
 	*gw_str_release_logging_locks, *gw_str_wsgi_input, *gw_str_wsgi_input_terminated,
 	*gw_str_wsgi_version, *gw_str_wsgi_errors, *gw_str_wsgi_multithread,
 	*gw_str_wsgi_multiprocess, *gw_str_wsgi_run_once, *gw_str_wsgi_file_wrapper,
 	*gw_str_server_software;
 int gw_intern_names(void); /* 0, or -1 with an exception set */
-void gw_clear_names(void);
+void gw_forget_names(void);
 
 /* app.c: the environ. gw_keys owns the interned key of each id; lookups
  * borrow them. gw_set_keys (called from Go, takes the GIL) fills it and

@@ -126,8 +126,8 @@ void gw_finalize(void)
 	Py_CLEAR(gw_bootstrap);
 	for (int i = 0; i < GW_KEY_TABLE; i++)
 		Py_CLEAR(gw_keys[i]);
-	gw_clear_names();
 	Py_FinalizeEx();
+	gw_forget_names(); /* after: finalization may still use them */
 	main_ts = NULL;
 }
 

@@ -32,7 +32,7 @@ static const struct {
 };
 
 /* gw_intern_names makes every gw_str_*, with the GIL held (gw_init). Each
- * is a reference owned by this file until gw_clear_names. Returns -1 with
+ * is a reference owned by this file until gw_forget_names. Returns -1 with
  * an exception set on failure. */
 int gw_intern_names(void)
 {
@@ -42,9 +42,13 @@ int gw_intern_names(void)
 	return 0;
 }
 
-/* gw_clear_names drops them, with the GIL held (gw_finalize). */
-void gw_clear_names(void)
+/* gw_forget_names forgets them once Py_FinalizeEx has returned
+ * (gw_finalize), without dropping them: finalization still runs Python
+ * (atexit handlers, the app's threads it joins), which may close a
+ * wsgi.file_wrapper and so use gw_str_close or gw_str_read. The
+ * references are left to the process's exit. */
+void gw_forget_names(void)
 {
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		Py_CLEAR(*names[i].str);
+		*names[i].str = NULL;
 }

@@ -6,7 +6,7 @@
 // into HTTP_* keys with them.
 //
 // The C start_response in package interp applies the same rules to
-// Python strs (interp/start.c); the tests of both response and interp run
+// Python strs (interp/start_response.c); the tests of both response and interp run
 // the cases of internal/conformance, so the two cannot drift apart
 // unnoticed.
 //
