@@ -68,7 +68,10 @@ func TestMaxQueue(t *testing.T) {
 }
 
 func TestQueueTimeout(t *testing.T) {
-	srv, _ := rawServer(t, wsgi.WithThreads(1), wsgi.WithQueueTimeout(100*time.Millisecond))
+	app, _ := loadApp(t, "rawapp:app", wsgi.WithThreads(1), wsgi.WithQueueTimeout(100*time.Millisecond))
+	srv := serve(t, app)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(app)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -77,7 +80,16 @@ func TestQueueTimeout(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	time.Sleep(300 * time.Millisecond) // the one slot is taken
+	// The one slot is taken once the request is counted in flight (it
+	// takes the slot straight after, with nothing to read first).
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if v := gather(t, reg)["gowsgi_requests_in_flight"].GetMetric()[0].GetGauge().GetValue(); v == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first request was never counted in flight")
+		}
+	}
 	resp, body := get(t, srv.URL+"/sleep?t=0")
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("with the only thread busy: got %s (Retry-After %q) %q, want 503 with Retry-After",
