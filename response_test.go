@@ -140,6 +140,35 @@ func TestStreaming(t *testing.T) {
 	checkStreamed(t, client, req, 0.5)
 }
 
+// TestBodyBeforeSlowClose: a response of one block with its
+// Content-Length reaches the client while the app's close() still runs
+// (PEP 3333: a server must not hold a block back while the app goes on);
+// close() waits until the test has read the whole body.
+func TestBodyBeforeSlowClose(t *testing.T) {
+	srv, _ := rawServer(t)
+	id := newCloseID(t)
+	resp, err := client.Get(srv.URL + "/slow_close?id=" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(body) != "whole body, before close()\n" {
+		t.Errorf("the body while close() waits: %q, %v", body, err)
+	}
+	// On a connection of its own: the first is busy until close() returns.
+	other := &http.Client{Transport: &http.Transport{}, Timeout: 20 * time.Second}
+	defer other.CloseIdleConnections()
+	resp, err = other.Get(srv.URL + "/release_close?id=" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("releasing close(): %s", resp.Status)
+	}
+}
+
 func TestCloseCalledOnce(t *testing.T) {
 	srv, _ := validatedServer(t)
 	raw, _ := rawServer(t)

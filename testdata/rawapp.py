@@ -857,6 +857,38 @@ def r_multithread(environ, start_response):
                                   "run_once": environ["wsgi.run_once"]})
 
 
+_close_gates = {}
+
+
+def _close_gate(key):
+    with _lock:
+        return _close_gates.setdefault(key, threading.Event())
+
+
+def r_slow_close(environ, start_response):
+    """One block with its Content-Length, then a close() that waits for
+    /release_close with the same id (at most 30 s): the whole body must
+    reach the client while close() still waits."""
+    gate = _close_gate(_q(environ)["id"])
+    body = b"whole body, before close()\n"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+
+    class Body:
+        def __iter__(self):
+            yield body
+
+        def close(self):
+            gate.wait(30)
+
+    return Body()
+
+
+def r_release_close(environ, start_response):
+    _close_gate(_q(environ)["id"]).set()
+    start_response("200 OK", list(TEXT))
+    return [b"released\n"]
+
+
 ROUTES = {
     "/environ": r_environ,
     "/input": r_input,
@@ -915,6 +947,8 @@ ROUTES = {
     "/close_raises": r_close_raises,
     "/close_raises_chunked": r_close_raises_chunked,
     "/thread_check": r_thread_check,
+    "/slow_close": r_slow_close,
+    "/release_close": r_release_close,
 }
 
 
