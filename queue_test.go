@@ -21,8 +21,6 @@ import (
 func TestMaxQueue(t *testing.T) {
 	app, _ := loadApp(t, "rawapp:app", wsgi.WithFixedThreads(1), wsgi.WithMaxQueue(2))
 	srv := serve(t, app)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(app)
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	// Three uploads that wait for the rest of their bodies: the first
 	// holds the thread (a large body, read by the app), the others are
@@ -44,14 +42,7 @@ func TestMaxQueue(t *testing.T) {
 	}
 
 	// Once the server has counted the three, the fourth is refused.
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if v := gather(t, reg)["gowsgi_requests_in_flight"].GetMetric()[0].GetGauge().GetValue(); v == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the three uploads were never all counted in flight")
-		}
-	}
+	waitInFlight(t, app, 3)
 	resp, body := get(t, srv.URL+"/environ")
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("one running and two waiting under WithMaxQueue(2): %s %q, Retry-After %q; want 503 with Retry-After",
@@ -70,8 +61,6 @@ func TestMaxQueue(t *testing.T) {
 func TestQueueTimeout(t *testing.T) {
 	app, _ := loadApp(t, "rawapp:app", wsgi.WithThreads(1), wsgi.WithQueueTimeout(100*time.Millisecond))
 	srv := serve(t, app)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(app)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -82,18 +71,27 @@ func TestQueueTimeout(t *testing.T) {
 	}()
 	// The one slot is taken once the request is counted in flight (it
 	// takes the slot straight after, with nothing to read first).
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if v := gather(t, reg)["gowsgi_requests_in_flight"].GetMetric()[0].GetGauge().GetValue(); v == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first request was never counted in flight")
-		}
-	}
+	waitInFlight(t, app, 1)
 	resp, body := get(t, srv.URL+"/sleep?t=0")
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("with the only thread busy: got %s (Retry-After %q) %q, want 503 with Retry-After",
 			resp.Status, resp.Header.Get("Retry-After"), body)
 	}
 	<-done
+}
+
+// waitInFlight waits until app's gowsgi_requests_in_flight, the count its
+// queue bound goes by, is n.
+func waitInFlight(t *testing.T, app *wsgi.App, n float64) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(app)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if v := gather(t, reg)["gowsgi_requests_in_flight"].GetMetric()[0].GetGauge().GetValue(); v == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gowsgi_requests_in_flight never reached %v", n)
+		}
+	}
 }
