@@ -279,8 +279,7 @@ func (a *App) buildEnv(env []byte, r *http.Request) ([]byte, environ.Flags, erro
 func (a *App) run(s *slot, ctx context.Context, deadline time.Time, w http.ResponseWriter, r *http.Request, env []byte, flags environ.Flags, body []byte, stream io.Reader) bool {
 	s.w.Reset(w, r)
 	err := s.call.Run(ctx, deadline, env, flags, body, stream, &s.w)
-	var be *interp.BodyError
-	if errors.As(err, &be) {
+	if be := (*interp.BodyError)(nil); err != nil && errors.As(err, &be) {
 		err = a.badBody(s, be)
 	}
 	if err == nil {
