@@ -52,17 +52,20 @@ type clientIO struct {
 
 var clientIOPool = sync.Pool{New: func() any { return new(clientIO) }}
 
-// newClientIO wraps w and r.Body for the timeout d, no deadline past the
-// request's (zero: none); r's body is replaced. The caller calls done when
-// the request ends.
-func newClientIO(w http.ResponseWriter, r *http.Request, d time.Duration, deadline time.Time) *clientIO {
+// newClientIO wraps w for the timeout d, no deadline past the request's
+// (zero: none). The caller calls done when the request ends.
+func newClientIO(w http.ResponseWriter, d time.Duration, deadline time.Time) *clientIO {
 	c := clientIOPool.Get().(*clientIO)
 	c.w, c.rc, c.d, c.cap = w, *http.NewResponseController(w), d, deadline
-	if r.Body != nil && r.Body != http.NoBody {
-		c.body = bodyReader{rc: r.Body, c: c}
-		r.Body = &c.body
-	}
 	return c
+}
+
+// reader returns body with the clientIO's read deadlines, valid until done.
+// The request's Body is left as it was: a Handler does not change its
+// Request (a caller may serve it again), and c goes back to a pool.
+func (c *clientIO) reader(body io.ReadCloser) io.Reader {
+	c.body = bodyReader{rc: body, c: c}
+	return &c.body
 }
 
 // done clears the write deadline, which net/http leaves in place for the

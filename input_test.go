@@ -10,9 +10,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -405,5 +407,39 @@ func TestClientGoneMidUploadFreesSlot(t *testing.T) {
 	resp, body := get(t, srv.URL+"/sleep?t=0")
 	if resp.StatusCode != 200 {
 		t.Errorf("after clients left mid-upload: %s %q after %v, want 200 (the slot must be freed)", resp.Status, body, time.Since(start))
+	}
+}
+
+// TestServeLeavesRequestBody: ServeHTTP reads the request's body but does
+// not replace it, so a Go handler may hand the same request on again (a
+// shadow copy, a retry) and every call sees the body the caller gave, for
+// a pre-read and for a streamed body.
+func TestServeLeavesRequestBody(t *testing.T) {
+	app, _ := loadApp(t, "rawapp:app")
+	for _, size := range []int{100, 100 << 10} { // pre-read, streamed
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			want := strings.Repeat("x", size)
+			srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body := r.Body
+				for i := 0; i < 2; i++ {
+					r.Body = io.NopCloser(strings.NewReader(want)) // a fresh copy each time
+					body = r.Body
+					rec := httptest.NewRecorder()
+					app.ServeHTTP(rec, r)
+					if r.Body != body {
+						t.Errorf("call %d: ServeHTTP replaced the request's Body (%T) with a %T", i, body, r.Body)
+					}
+					var got inputReport
+					if err := json.Unmarshal(rec.Body.Bytes(), &got); rec.Code != 200 || err != nil || got.Len != size {
+						t.Errorf("call %d: %d, the app read %d bytes (%v), want 200 and %d", i, rec.Code, got.Len, err, size)
+					}
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			req, _ := http.NewRequest("POST", srv.URL+"/input?how=sha", strings.NewReader(want))
+			if resp, _ := do(t, client, req); resp.StatusCode != http.StatusNoContent {
+				t.Errorf("the handler answered %d", resp.StatusCode)
+			}
+		})
 	}
 }

@@ -186,10 +186,14 @@ func (a *App) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		deadline = d
 	}
 	var cio *clientIO
+	var src io.Reader = r.Body
 	if a.opt.ioTimeout > 0 {
-		cio = newClientIO(w, r, a.opt.ioTimeout, deadline)
+		cio = newClientIO(w, a.opt.ioTimeout, deadline)
 		defer cio.done()
 		w = cio
+		if r.Body != nil && r.Body != http.NoBody {
+			src = cio.reader(r.Body)
+		}
 	}
 	// A small body is read before a slot is taken, so a slow client never
 	// holds one. Expect: 100-continue bodies are left for the app to read:
@@ -206,7 +210,7 @@ func (a *App) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if cio != nil {
 			cio.readWhole() // no slot is held yet, but the buffer is
 		}
-		if _, err := io.ReadFull(r.Body, body); err != nil {
+		if _, err := io.ReadFull(src, body); err != nil {
 			a.log.Debug("reading request body", "method", r.Method, "uri", r.RequestURI, "err", err)
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				http.Error(w, "Request Timeout: the body came too slowly", http.StatusRequestTimeout)
@@ -219,7 +223,7 @@ func (a *App) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			cio.readPart()
 		}
 	} else if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		stream = r.Body
+		stream = src
 	}
 	if a.procs != nil {
 		a.procs.dispatch(w, r, body, stream)
