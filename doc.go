@@ -18,6 +18,13 @@
 // App, and the GIL is released whenever Go reads from or writes to the
 // network.
 //
+// A program that links this package has glibc's malloc share one arena
+// among its threads (see "Memory" in package interp): a Python thread
+// allocates holding the GIL, so an arena per thread saved no waiting and
+// cost page faults on large bodies. A program whose other C code
+// allocates from many threads at once can set MALLOC_ARENA_MAX (glibc's
+// default is eight a core) in its environment, which is then left alone.
+//
 // # Behind a proxy
 //
 // A program that serves an App in its own http.Server behind a proxy

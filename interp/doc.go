@@ -153,6 +153,17 @@
 //
 // No Python object leaves the package: the rest of gowsgi sees none.
 //
+// # Memory
+//
+// Linking the package makes glibc's malloc keep one arena for every
+// thread (malloc.c: a constructor, run when the program loads, before Go
+// starts a thread), unless $MALLOC_ARENA_MAX or glibc.malloc.arena_max in
+// $GLIBC_TUNABLES say otherwise. Python's threads allocate one at a time,
+// under the GIL, so glibc's arena a thread (up to eight a core) spared no
+// lock waits; each arena gave back and faulted in again the memory of
+// every large object a request freed. Python's small objects come from
+// its own allocator, not malloc.
+//
 // # The start_response record
 //
 // gw_pack_start_response (start_response.c) checks what the app gives

@@ -28,6 +28,23 @@ def _at_exit():
 _calls = 0
 
 
+def _arenas():
+    import ctypes
+    import tempfile
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, "malloc_info"):
+        return None
+    libc.fopen.restype = ctypes.c_void_p
+    libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    with tempfile.NamedTemporaryFile(suffix=".xml") as f:
+        fp = libc.fopen(f.name.encode(), b"w")
+        libc.malloc_info(0, fp)
+        libc.fclose(fp)
+        return open(f.name).read().count("<heap nr=")
+
+
 def app(environ, start_response):
     global _calls
     _calls += 1
@@ -102,6 +119,15 @@ def app(environ, start_response):
     if path == "/version":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [VERSION.encode()]
+    if path == "/arenas":
+        # How many arenas glibc's malloc has (malloc_info's <heap>s);
+        # 404 where malloc_info is not there (not glibc).
+        n = _arenas()
+        if n is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"no malloc_info\n"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"%d\n" % n]
     if path == "/echo":
         body = environ["wsgi.input"].read()
         start_response("200 OK", [("Content-Type", "application/octet-stream"),
