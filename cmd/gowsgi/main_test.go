@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -116,16 +117,36 @@ func (p *proc) exited() bool {
 	}
 }
 
+// freePort returns a loopback TCP address nothing listens on, never one
+// it returned before in this test binary.
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// The kernel may hand the same ephemeral port to two Listens in a
+	// row once the first is closed, so a test asking for two addresses
+	// could get one twice; remember every port given out in this run.
+	handedOutMu.Lock()
+	defer handedOutMu.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !handedOut[addr] {
+			handedOut[addr] = true
+			return addr
+		}
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	t.Fatal("freePort: the kernel kept giving out ports this test already used")
+	return ""
 }
+
+// handedOut holds the addresses freePort has returned in this test binary.
+var (
+	handedOutMu sync.Mutex
+	handedOut   = map[string]bool{}
+)
 
 // waitReady polls url until it answers 200.
 func waitReady(t *testing.T, p *proc, c *http.Client, url string) {

@@ -399,16 +399,34 @@ func get(t *testing.T, c *http.Client, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// freeAddr returns a loopback TCP address nothing listens on.
+// freeAddr returns a loopback TCP address nothing listens on, never one
+// it returned before in this test binary: the kernel may give the same
+// ephemeral port to two Listens in a row once the first is closed.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOutMu.Lock()
+	defer handedOutMu.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !handedOut[addr] {
+			handedOut[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("freeAddr: the kernel kept giving out ports this test already used")
+	return ""
 }
+
+// handedOut holds the addresses freeAddr has returned in this test binary.
+var (
+	handedOutMu sync.Mutex
+	handedOut   = map[string]bool{}
+)
 
 func waitFor(t *testing.T, out *lockedBuffer, s string, d time.Duration) {
 	t.Helper()
