@@ -416,22 +416,35 @@ func TestClientGoneMidUploadFreesSlot(t *testing.T) {
 // a pre-read and for a streamed body.
 func TestServeLeavesRequestBody(t *testing.T) {
 	app, _ := loadApp(t, "rawapp:app")
-	for _, size := range []int{100, 100 << 10} { // pre-read, streamed
-		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			want := strings.Repeat("x", size)
+	capped, _ := loadApp(t, "rawapp:app", wsgi.WithMaxRequestBody(1<<20))
+	for _, tc := range []struct {
+		name    string
+		app     *wsgi.App
+		size    int
+		chunked bool // Content-Length unknown: WithMaxRequestBody caps it as it is read
+	}{
+		{"pre-read", app, 100, false},
+		{"streamed", app, 100 << 10, false},
+		{"chunked", app, 100 << 10, true},
+		{"chunked under a cap", capped, 100 << 10, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := strings.Repeat("x", tc.size)
 			srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				body := r.Body
 				for i := 0; i < 2; i++ {
 					r.Body = io.NopCloser(strings.NewReader(want)) // a fresh copy each time
-					body = r.Body
+					if tc.chunked {
+						r.ContentLength = -1
+					}
+					body := r.Body
 					rec := httptest.NewRecorder()
-					app.ServeHTTP(rec, r)
+					tc.app.ServeHTTP(rec, r)
 					if r.Body != body {
 						t.Errorf("call %d: ServeHTTP replaced the request's Body (%T) with a %T", i, body, r.Body)
 					}
 					var got inputReport
-					if err := json.Unmarshal(rec.Body.Bytes(), &got); rec.Code != 200 || err != nil || got.Len != size {
-						t.Errorf("call %d: %d, the app read %d bytes (%v), want 200 and %d", i, rec.Code, got.Len, err, size)
+					if err := json.Unmarshal(rec.Body.Bytes(), &got); rec.Code != 200 || err != nil || got.Len != tc.size {
+						t.Errorf("call %d: %d, the app read %d bytes (%v), want 200 and %d", i, rec.Code, got.Len, err, tc.size)
 					}
 				}
 				w.WriteHeader(http.StatusNoContent)

@@ -2,6 +2,7 @@ package wsgi
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 )
@@ -109,22 +110,23 @@ func (l RequestLimits) check(r *http.Request) (int, string) {
 }
 
 // capBody applies WithMaxRequestBody to r: it answers 413 for a declared
-// length past the cap (and reports true), and otherwise bounds a body of
-// unknown length as it is read.
-func (a *App) capBody(w http.ResponseWriter, r *http.Request) bool {
+// length past the cap (and reports true), and otherwise returns the body to
+// read, bounded as it is read when its length is unknown. r.Body itself is
+// left as the caller gave it.
+func (a *App) capBody(w http.ResponseWriter, r *http.Request) (io.ReadCloser, bool) {
 	n := a.opt.maxBody
 	if n == 0 || r.Body == nil || r.Body == http.NoBody {
-		return false
+		return r.Body, false
 	}
 	if r.ContentLength > n {
 		a.log.Info("request refused before the app", "status", http.StatusRequestEntityTooLarge, "method", r.Method,
 			"why", "Content-Length "+strconv.FormatInt(r.ContentLength, 10)+" past the cap of "+strconv.FormatInt(n, 10))
 		w.Header().Set("Connection", "close")
 		http.Error(w, "Content Too Large: the body is larger than "+strconv.FormatInt(n, 10)+" bytes", http.StatusRequestEntityTooLarge)
-		return true
+		return nil, true
 	}
 	if r.ContentLength < 0 {
-		r.Body = http.MaxBytesReader(connWriter(w), r.Body, n)
+		return http.MaxBytesReader(connWriter(w), r.Body, n), false
 	}
-	return false
+	return r.Body, false
 }

@@ -164,7 +164,11 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveHTTP is ServeHTTP without the accounting.
 func (a *App) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if a.checkHead(w, r) || a.capBody(w, r) || !a.admit(w) {
+	if a.checkHead(w, r) {
+		return
+	}
+	capped, refused := a.capBody(w, r)
+	if refused || !a.admit(w) {
 		return
 	}
 	defer a.leave()
@@ -186,13 +190,13 @@ func (a *App) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		deadline = d
 	}
 	var cio *clientIO
-	var src io.Reader = r.Body
+	var src io.Reader = capped
 	if a.opt.ioTimeout > 0 {
 		cio = newClientIO(w, a.opt.ioTimeout, deadline)
 		defer cio.done()
 		w = cio
 		if r.Body != nil && r.Body != http.NoBody {
-			src = cio.reader(r.Body)
+			src = cio.reader(capped)
 		}
 	}
 	// A small body is read before a slot is taken, so a slow client never
