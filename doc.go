@@ -19,11 +19,14 @@
 // network.
 //
 // A program that links this package has glibc's malloc share one arena
-// among its threads (see "Memory" in package interp): a Python thread
-// allocates holding the GIL, so an arena per thread saved no waiting and
-// cost page faults on large bodies. A program whose other C code
-// allocates from many threads at once can set MALLOC_ARENA_MAX (glibc's
-// default is eight a core) in its environment, which is then left alone.
+// among all its threads (see "Memory" in package interp): Python's threads
+// allocate mostly holding the GIL, so an arena per thread saved little
+// waiting and cost page faults on large bodies. A program whose C code
+// allocates from many threads at once with the GIL released (database
+// drivers, compression, TLS) can keep glibc's default, up to eight arenas a
+// core on 64-bit: MALLOC_ARENA_MAX in the environment the program starts
+// with (os.Setenv in main is too late), or the build tag
+// gowsgi_malloc_arenas.
 //
 // # Behind a proxy
 //

@@ -156,13 +156,21 @@
 // # Memory
 //
 // Linking the package makes glibc's malloc keep one arena for every
-// thread (malloc.c: a constructor, run when the program loads, before Go
-// starts a thread), unless $MALLOC_ARENA_MAX or glibc.malloc.arena_max in
-// $GLIBC_TUNABLES say otherwise. Python's threads allocate one at a time,
-// under the GIL, so glibc's arena a thread (up to eight a core) spared no
-// lock waits; each arena gave back and faulted in again the memory of
-// every large object a request freed. Python's small objects come from
-// its own allocator, not malloc.
+// thread of the process (malloc.c: a constructor, run when the program
+// loads, before Go starts a thread; in a c-archive or c-shared build, when
+// the library loads). Most of what Python's threads allocate they allocate
+// one at a time, under the GIL, so glibc's arena a thread (up to eight a
+// core on 64-bit) spared them few lock waits, and each arena gave back and
+// faulted in again the memory of every large object a request freed.
+// Python's small objects come from its own allocator, not malloc. C code
+// that allocates with the GIL released (sqlite3 and other database
+// drivers, zlib, lzma, bz2, OpenSSL, getaddrinfo) shares the one lock; the
+// gain was measured on two cores.
+//
+// To keep glibc's default, start the program with $MALLOC_ARENA_MAX set
+// (or glibc.malloc.arena_max in $GLIBC_TUNABLES): glibc reads it before
+// main, so os.Setenv is too late. Or build with -tags
+// gowsgi_malloc_arenas, which leaves malloc.c out.
 //
 // # The start_response record
 //
