@@ -98,8 +98,13 @@ func (p *procs) dispatch(w http.ResponseWriter, r *http.Request, body []byte, st
 		}
 		c.AppendRequest(&req)
 		if err := c.Flush(); err != nil {
-			// Nothing reached the worker: another socket may do.
+			// Nothing reached the worker. It has most likely died, and
+			// its other idle sockets with it: drop them, so that the
+			// next try asks it for a socket through its control socket,
+			// which fails for a dead worker and takes it out of service
+			// (acquire) rather than failing once a socket.
 			c.Close()
+			wk.dropIdle()
 			wk.release(nil)
 			if try < 3 {
 				continue

@@ -113,6 +113,73 @@ func TestCLIWorkersSurviveCrashes(t *testing.T) {
 	waitWorkers(t, p.cmd.Process.Pid, 2)
 }
 
+// TestCLIWorkersCrashUnderLoad: a worker that crashes while clients keep
+// the server busy costs the requests it had in flight (502), never one
+// sent after it died: those go to the other worker or the replacement.
+func TestCLIWorkersCrashUnderLoad(t *testing.T) {
+	addr := freePort(t)
+	p := startGowsgi(t, nil, "--bind", addr, "--workers", "2", "--chdir", appDir, "app:app")
+	c := &http.Client{Timeout: 20 * time.Second}
+	base := "http://" + addr
+	waitReady(t, p, c, base+"/")
+
+	var mu sync.Mutex
+	statuses := map[int]int{} // 0: no response at all
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Timeout: 20 * time.Second}
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				code := 0
+				if resp, err := c.Get(base + "/"); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					code = resp.StatusCode
+				}
+				mu.Lock()
+				statuses[code]++
+				mu.Unlock()
+			}
+		}()
+	}
+	const crashes = 10
+	for i := 0; i < crashes; i++ {
+		if resp, _ := readAll(t, c, base+"/crash"); resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("crash %d: %s, want 502", i, resp.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	close(done)
+	wg.Wait()
+	if p.exited() {
+		t.Fatalf("the server exited after crashing workers:\n%s", p.stderr.String())
+	}
+	for code, n := range statuses {
+		if code != 200 && code != http.StatusBadGateway {
+			t.Errorf("%d requests got %d (0: no response), want only 200 or 502", n, code)
+		}
+	}
+	if statuses[200] == 0 {
+		t.Errorf("no request served during the crashes: %v", statuses)
+	}
+	// The 502s are requests lost in flight; one that never reached a
+	// worker would say so.
+	if n := strings.Count(p.stderr.String(), "cannot reach a worker process"); n > 0 {
+		t.Errorf("%d requests sent after their worker died were answered 502 (statuses %v)", n, statuses)
+	}
+	t.Logf("statuses under %d crashes: %v", crashes, statuses)
+	waitReady(t, p, c, base+"/")
+	waitWorkers(t, p.cmd.Process.Pid, 2)
+}
+
 // TestCLIReloadOnSIGHUP: SIGHUP under load starts workers with the new
 // code and retires the old ones, without one failed request.
 func TestCLIReloadOnSIGHUP(t *testing.T) {
