@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/gowsgi/wsgi"
 	"github.com/gowsgi/wsgi/environ"
@@ -516,7 +517,7 @@ func control(app *wsgi.App, access *accessLog, logger *slog.Logger) {
 			continue
 		}
 		if app.Processes() == 0 {
-			logger.Warn("signal ignored: reloading and resizing need worker processes (--workers 2 or more)", "signal", sig)
+			logger.Warn("signal ignored: reloading and resizing need worker processes (--workers 2 or more)", "signal", signalName(sig))
 			continue
 		}
 		var err error
@@ -530,11 +531,22 @@ func control(app *wsgi.App, access *accessLog, logger *slog.Logger) {
 			err = app.SetProcesses(context.Background(), app.Processes()-1)
 		}
 		if err != nil {
-			logger.Error("signal failed", "signal", sig, "err", err)
+			logger.Error("signal failed", "signal", signalName(sig), "err", err)
 		} else if sig != syscall.SIGHUP {
-			logger.Info("workers", "signal", sig, "workers", app.Processes())
+			logger.Info("workers", "signal", signalName(sig), "workers", app.Processes())
 		}
 	}
+}
+
+// signalName is sig as the kill command and gunicorn's logs spell it,
+// "SIGTTIN" rather than Go's "stopped (tty input)".
+func signalName(sig os.Signal) string {
+	if s, ok := sig.(syscall.Signal); ok {
+		if name := unix.SignalName(s); name != "" {
+			return name
+		}
+	}
+	return sig.String()
 }
 
 func init() { log.SetFlags(0) }

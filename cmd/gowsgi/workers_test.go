@@ -252,6 +252,15 @@ func TestCLIWorkersTTINTTOU(t *testing.T) {
 	if resp, _ := readAll(t, c, "http://"+addr+"/"); resp.StatusCode != 200 {
 		t.Errorf("after TTIN and TTOU: %s", resp.Status)
 	}
+	// The log names the signals as kill(1) does.
+	for _, want := range []string{"signal=SIGTTIN workers=3", "signal=SIGTTOU workers=1"} {
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p.stderr.String(), want); {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the log:\n%s", want, p.stderr.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }
 
 // TestCLIMasterKilled: SIGKILL to the master takes its workers with it,
