@@ -179,5 +179,8 @@ func WithTimeout(d time.Duration) Option {
 
 // HardTimeoutGrace is how long after its deadline a request may still run
 // in a worker process (WithProcesses), where the exception raised at the
-// deadline did not end it, before the worker is killed.
+// deadline did not end it, before the worker is killed. A second past the
+// deadline that worker already takes no new requests and a replacement
+// starts, so the requests it runs beside the stuck one can end before it
+// is killed.
 const HardTimeoutGrace = 5 * time.Second

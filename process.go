@@ -122,6 +122,11 @@ func (p *procs) dispatch(w http.ResponseWriter, r *http.Request, body []byte, st
 	}
 }
 
+// stuckAfter is how long past its deadline a request may run in a worker
+// before the worker takes no more requests: the exception raised at the
+// deadline ends a request in Python within milliseconds.
+const stuckAfter = time.Second
+
 // relay replays on w the frames a worker sends for one request.
 type relay struct {
 	p      *procs
@@ -145,8 +150,17 @@ func (rl *relay) run() (abort bool) {
 	// worker raises RequestTimeout in it and answers 504 itself; a request
 	// still running HardTimeoutGrace later is stuck in C, and only killing
 	// its worker ends it.
+	//
+	// A request still running stuckAfter past its deadline takes its
+	// worker out of service (a replacement starts, as for recycling), so
+	// that no new request goes there and the ones it runs beside the
+	// stuck one may end within the grace period rather than die with it.
 	ctx := rl.r.Context()
-	var killer atomic.Pointer[time.Timer]
+	var (
+		timerMu sync.Mutex
+		timer   *time.Timer // the next step after the deadline
+		ended   bool        // run has returned: no more steps
+	)
 	stop := context.AfterFunc(ctx, func() {
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			if ci, ok := rl.w.(*clientIO); ok && ci.readExpired() {
@@ -155,15 +169,35 @@ func (rl *relay) run() (abort bool) {
 			rl.c.Abort()
 			return
 		}
-		killer.Store(time.AfterFunc(HardTimeoutGrace, func() {
-			rl.killed.Store(true)
-			rl.wk.kill()
-		}))
+		timerMu.Lock()
+		defer timerMu.Unlock()
+		if ended {
+			return
+		}
+		timer = time.AfterFunc(stuckAfter, func() {
+			timerMu.Lock()
+			defer timerMu.Unlock()
+			if ended {
+				return
+			}
+			rl.p.recycle(rl.wk, "a request still running past its deadline")
+			timer = time.AfterFunc(HardTimeoutGrace-stuckAfter, func() {
+				timerMu.Lock()
+				defer timerMu.Unlock()
+				if !ended {
+					rl.killed.Store(true)
+					rl.wk.kill()
+				}
+			})
+		})
 	})
 	defer func() {
-		if t := killer.Load(); t != nil {
-			t.Stop()
+		timerMu.Lock()
+		ended = true
+		if timer != nil {
+			timer.Stop()
 		}
+		timerMu.Unlock()
 	}()
 	reuse := false
 	defer func() {

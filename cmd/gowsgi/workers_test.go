@@ -263,6 +263,33 @@ func TestCLIWorkersTTINTTOU(t *testing.T) {
 	}
 }
 
+// TestCLIHardTimeoutUnderLoad: a request stuck in C past --timeout and
+// the grace period gets a 504 and its worker is killed, while the requests
+// of the clients around it, some of which ran on that worker, all succeed:
+// the worker took no new ones once the request was past its deadline.
+func TestCLIHardTimeoutUnderLoad(t *testing.T) {
+	addr := freePort(t)
+	p := startGowsgi(t, nil, "--bind", addr, "--workers", "2", "--timeout", "1", "--chdir", appDir, "app:app")
+	c := &http.Client{Timeout: 30 * time.Second}
+	base := "http://" + addr
+	waitReady(t, p, c, base+"/")
+	stop := hammer(base+"/", 16)
+	// time.sleep is in C: the exception raised at the deadline waits
+	// for it to return.
+	resp, _ := readAll(t, c, base+"/sleep?60")
+	ok, failed := stop()
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Errorf("a request stuck in C past its deadline: %s, want 504", resp.Status)
+	}
+	if failed > 0 || ok == 0 {
+		t.Errorf("%d of %d requests beside the stuck one failed, want none", failed, ok+failed)
+	}
+	if n := strings.Count(p.stderr.String(), "its worker process was killed"); n != 1 {
+		t.Errorf("%d workers killed, want 1:\n%s", n, p.stderr.String())
+	}
+	waitWorkers(t, p.cmd.Process.Pid, 2)
+}
+
 // TestCLIMasterKilled: SIGKILL to the master takes its workers with it,
 // and the port is free again.
 func TestCLIMasterKilled(t *testing.T) {
