@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -55,9 +54,11 @@ func waitWorkers(t *testing.T, master, n int) []int {
 }
 
 // hammer sends GETs to url from n clients until the returned stop is
-// called, which reports how many got 200 and how many did not.
-func hammer(url string, n int) (stop func() (ok, failed int64)) {
-	var okN, failN atomic.Int64
+// called, which reports how many got 200 and how many did not, and the
+// count of each status (0: no response at all).
+func hammer(url string, n int) (stop func() (ok, failed int64, statuses map[int]int64)) {
+	var mu sync.Mutex
+	counts := map[int]int64{}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
@@ -71,113 +72,85 @@ func hammer(url string, n int) (stop func() (ok, failed int64)) {
 					return
 				default:
 				}
-				resp, err := c.Get(url)
-				if err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				if err != nil || resp.StatusCode != 200 {
-					failN.Add(1)
-				} else {
-					okN.Add(1)
-				}
-			}
-		}()
-	}
-	return func() (int64, int64) {
-		close(done)
-		wg.Wait()
-		return okN.Load(), failN.Load()
-	}
-}
-
-// TestCLIWorkersSurviveCrashes: requests that segfault their worker, in
-// quick succession, cost those requests (502) and never the server.
-func TestCLIWorkersSurviveCrashes(t *testing.T) {
-	addr := freePort(t)
-	p := startGowsgi(t, nil, "--bind", addr, "--workers", "2", "--chdir", appDir, "app:app")
-	c := &http.Client{Timeout: 20 * time.Second}
-	base := "http://" + addr
-	waitReady(t, p, c, base+"/")
-	for i := 0; i < 5; i++ {
-		resp, _ := readAll(t, c, base+"/crash")
-		if resp.StatusCode != http.StatusBadGateway {
-			t.Errorf("crash %d: %s, want 502", i, resp.Status)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if p.exited() {
-		t.Fatalf("the server exited after crashing workers:\n%s", p.stderr.String())
-	}
-	waitReady(t, p, c, base+"/")
-	waitWorkers(t, p.cmd.Process.Pid, 2)
-}
-
-// TestCLIWorkersCrashUnderLoad: a worker that crashes while clients keep
-// the server busy costs the requests it had in flight (502), never one
-// sent after it died: those go to the other worker or the replacement.
-func TestCLIWorkersCrashUnderLoad(t *testing.T) {
-	addr := freePort(t)
-	p := startGowsgi(t, nil, "--bind", addr, "--workers", "2", "--chdir", appDir, "app:app")
-	c := &http.Client{Timeout: 20 * time.Second}
-	base := "http://" + addr
-	waitReady(t, p, c, base+"/")
-
-	var mu sync.Mutex
-	statuses := map[int]int{} // 0: no response at all
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := 0; i < 64; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := &http.Client{Timeout: 20 * time.Second}
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
 				code := 0
-				if resp, err := c.Get(base + "/"); err == nil {
+				if resp, err := c.Get(url); err == nil {
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 					code = resp.StatusCode
 				}
 				mu.Lock()
-				statuses[code]++
+				counts[code]++
 				mu.Unlock()
 			}
 		}()
 	}
-	const crashes = 10
-	for i := 0; i < crashes; i++ {
-		if resp, _ := readAll(t, c, base+"/crash"); resp.StatusCode != http.StatusBadGateway {
-			t.Errorf("crash %d: %s, want 502", i, resp.Status)
+	return func() (int64, int64, map[int]int64) {
+		close(done)
+		wg.Wait()
+		ok := counts[200]
+		var failed int64
+		for code, n := range counts {
+			if code != 200 {
+				failed += n
+			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		return ok, failed, counts
 	}
-	close(done)
-	wg.Wait()
-	if p.exited() {
-		t.Fatalf("the server exited after crashing workers:\n%s", p.stderr.String())
+}
+
+// TestCLIWorkersSurviveCrashes: requests that segfault their worker, in
+// quick succession, cost those requests (502) and never the server; with
+// clients keeping the server busy, a crash costs the requests in flight on
+// that worker (502), never one sent after it died: those go to the other
+// worker or the replacement.
+func TestCLIWorkersSurviveCrashes(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		clients, crashes int
+	}{
+		{"alone", 0, 5},
+		{"under load", 64, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := freePort(t)
+			p := startGowsgi(t, nil, "--bind", addr, "--workers", "2", "--chdir", appDir, "app:app")
+			c := &http.Client{Timeout: 20 * time.Second}
+			base := "http://" + addr
+			waitReady(t, p, c, base+"/")
+			var stop func() (int64, int64, map[int]int64)
+			if tc.clients > 0 {
+				stop = hammer(base+"/", tc.clients)
+			}
+			for i := 0; i < tc.crashes; i++ {
+				if resp, _ := readAll(t, c, base+"/crash"); resp.StatusCode != http.StatusBadGateway {
+					t.Errorf("crash %d: %s, want 502", i, resp.Status)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if stop != nil {
+				ok, _, statuses := stop()
+				for code, n := range statuses {
+					if code != 200 && code != http.StatusBadGateway {
+						t.Errorf("%d requests got %d (0: no response), want only 200 or 502", n, code)
+					}
+				}
+				if ok == 0 {
+					t.Errorf("no request served during the crashes: %v", statuses)
+				}
+				// The 502s are requests lost in flight; one that never
+				// reached a worker would say so.
+				if n := strings.Count(p.stderr.String(), "cannot reach a worker process"); n > 0 {
+					t.Errorf("%d requests sent after their worker died were answered 502 (statuses %v)", n, statuses)
+				}
+				t.Logf("statuses under %d crashes: %v", tc.crashes, statuses)
+			}
+			if p.exited() {
+				t.Fatalf("the server exited after crashing workers:\n%s", p.stderr.String())
+			}
+			waitReady(t, p, c, base+"/")
+			waitWorkers(t, p.cmd.Process.Pid, 2)
+		})
 	}
-	for code, n := range statuses {
-		if code != 200 && code != http.StatusBadGateway {
-			t.Errorf("%d requests got %d (0: no response), want only 200 or 502", n, code)
-		}
-	}
-	if statuses[200] == 0 {
-		t.Errorf("no request served during the crashes: %v", statuses)
-	}
-	// The 502s are requests lost in flight; one that never reached a
-	// worker would say so.
-	if n := strings.Count(p.stderr.String(), "cannot reach a worker process"); n > 0 {
-		t.Errorf("%d requests sent after their worker died were answered 502 (statuses %v)", n, statuses)
-	}
-	t.Logf("statuses under %d crashes: %v", crashes, statuses)
-	waitReady(t, p, c, base+"/")
-	waitWorkers(t, p.cmd.Process.Pid, 2)
 }
 
 // TestCLIReloadOnSIGHUP: SIGHUP under load starts workers with the new
@@ -209,9 +182,9 @@ func TestCLIReloadOnSIGHUP(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond)
-	ok, failed := stop()
+	ok, failed, statuses := stop()
 	if failed > 0 {
-		t.Errorf("%d of %d requests failed across SIGHUP", failed, ok+failed)
+		t.Errorf("%d of %d requests failed across SIGHUP (statuses %v)", failed, ok+failed, statuses)
 	}
 	for _, pid := range old {
 		for deadline := time.Now().Add(20 * time.Second); pidAlive(pid); {
@@ -277,12 +250,12 @@ func TestCLIHardTimeoutUnderLoad(t *testing.T) {
 	// time.sleep is in C: the exception raised at the deadline waits
 	// for it to return.
 	resp, _ := readAll(t, c, base+"/sleep?60")
-	ok, failed := stop()
+	ok, failed, statuses := stop()
 	if resp.StatusCode != http.StatusGatewayTimeout {
 		t.Errorf("a request stuck in C past its deadline: %s, want 504", resp.Status)
 	}
 	if failed > 0 || ok == 0 {
-		t.Errorf("%d of %d requests beside the stuck one failed, want none", failed, ok+failed)
+		t.Errorf("%d of %d requests beside the stuck one failed, want none (statuses %v)", failed, ok+failed, statuses)
 	}
 	if n := strings.Count(p.stderr.String(), "its worker process was killed"); n != 1 {
 		t.Errorf("%d workers killed, want 1:\n%s", n, p.stderr.String())
