@@ -23,10 +23,10 @@
 // allocate mostly holding the GIL, so an arena per thread saved little
 // waiting and cost page faults on large bodies. A program whose C code
 // allocates from many threads at once with the GIL released (database
-// drivers, compression, TLS) can keep glibc's default, up to eight arenas a
-// core on 64-bit: MALLOC_ARENA_MAX in the environment the program starts
-// with (os.Setenv in main is too late), or the build tag
-// gowsgi_malloc_arenas.
+// drivers, compression, TLS) can set the number of arenas with
+// MALLOC_ARENA_MAX in the environment it starts with (os.Setenv in main is
+// too late), or keep glibc's default, up to eight arenas a core on 64-bit,
+// with the build tag gowsgi_malloc_arenas.
 //
 // # Behind a proxy
 //

@@ -125,7 +125,7 @@ var (
 	descDeaths = prometheus.NewDesc("gowsgi_worker_restarts_total",
 		"Worker processes that died and were replaced.", nil, nil)
 	descRecycles = prometheus.NewDesc("gowsgi_worker_recycles_total",
-		"Worker processes recycled (WithMaxRequests, WithMaxWorkerMemory).", nil, nil)
+		"Worker processes replaced while still running: WithMaxRequests, WithMaxWorkerMemory, or a request stuck in C past its deadline (WithTimeout).", nil, nil)
 	descWorkerRSS = prometheus.NewDesc("gowsgi_worker_resident_memory_bytes",
 		"Resident memory of each live worker process.", []string{"pid"}, nil)
 	descWorkerInFlight = prometheus.NewDesc("gowsgi_worker_requests_in_flight",

@@ -122,11 +122,6 @@ func (p *procs) dispatch(w http.ResponseWriter, r *http.Request, body []byte, st
 	}
 }
 
-// stuckAfter is how long past its deadline a request may run in a worker
-// before the worker takes no more requests: the exception raised at the
-// deadline ends a request in Python within milliseconds.
-const stuckAfter = time.Second
-
 // relay replays on w the frames a worker sends for one request.
 type relay struct {
 	p      *procs
@@ -138,6 +133,7 @@ type relay struct {
 	buf    []byte      // for Read frames
 	sent   bool        // the status line went out
 	killed atomic.Bool // its worker was killed for running past the deadline
+	busy   atomic.Bool // this side, not the worker, is at work: writing to the client, reading its body
 	broken bool        // the client is gone: the rest is dropped
 }
 
@@ -151,16 +147,11 @@ func (rl *relay) run() (abort bool) {
 	// still running HardTimeoutGrace later is stuck in C, and only killing
 	// its worker ends it.
 	//
-	// A request still running stuckAfter past its deadline takes its
-	// worker out of service (a replacement starts, as for recycling), so
-	// that no new request goes there and the ones it runs beside the
+	// A request still running stuckAfter past its deadline retires its
+	// worker (see pastDeadline), so that the requests it runs beside the
 	// stuck one may end within the grace period rather than die with it.
 	ctx := rl.r.Context()
-	var (
-		timerMu sync.Mutex
-		timer   *time.Timer // the next step after the deadline
-		ended   bool        // run has returned: no more steps
-	)
+	late := pastDeadline{rl: rl}
 	stop := context.AfterFunc(ctx, func() {
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			if ci, ok := rl.w.(*clientIO); ok && ci.readExpired() {
@@ -169,38 +160,11 @@ func (rl *relay) run() (abort bool) {
 			rl.c.Abort()
 			return
 		}
-		timerMu.Lock()
-		defer timerMu.Unlock()
-		if ended {
-			return
-		}
-		timer = time.AfterFunc(stuckAfter, func() {
-			timerMu.Lock()
-			defer timerMu.Unlock()
-			if ended {
-				return
-			}
-			rl.p.recycle(rl.wk, "a request still running past its deadline")
-			timer = time.AfterFunc(HardTimeoutGrace-stuckAfter, func() {
-				timerMu.Lock()
-				defer timerMu.Unlock()
-				if !ended {
-					rl.killed.Store(true)
-					rl.wk.kill()
-				}
-			})
-		})
+		late.begin()
 	})
-	defer func() {
-		timerMu.Lock()
-		ended = true
-		if timer != nil {
-			timer.Stop()
-		}
-		timerMu.Unlock()
-	}()
 	reuse := false
 	defer func() {
+		late.end() // before the worker is released: no step after that
 		if !stop() || !reuse {
 			rl.c.Close()
 			rl.wk.release(nil)
@@ -223,13 +187,19 @@ func (rl *relay) run() (abort bool) {
 			rl.w.WriteHeader(code)
 		case wire.Body:
 			if !rl.broken {
-				if _, err := rl.w.Write(payload); err != nil {
+				rl.busy.Store(true)
+				_, err := rl.w.Write(payload)
+				rl.busy.Store(false)
+				if err != nil {
 					return rl.gone()
 				}
 			}
 		case wire.Flush:
 			if !rl.broken {
-				if err := http.NewResponseController(rl.w).Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+				rl.busy.Store(true)
+				err := http.NewResponseController(rl.w).Flush()
+				rl.busy.Store(false)
+				if err != nil && !errors.Is(err, http.ErrNotSupported) {
 					return rl.gone()
 				}
 			}
@@ -238,7 +208,9 @@ func (rl *relay) run() (abort bool) {
 			if err != nil {
 				return rl.lost(err)
 			}
+			rl.busy.Store(true)
 			rl.read(int(min(n, wire.MaxPayload)))
+			rl.busy.Store(false)
 			if err := rl.c.Flush(); err != nil {
 				return rl.lost(err)
 			}
@@ -251,7 +223,9 @@ func (rl *relay) run() (abort bool) {
 			if err != nil {
 				return rl.lost(err)
 			}
+			rl.busy.Store(true)
 			rl.sendFile(f, int64(limit))
+			rl.busy.Store(false)
 			f.Close()
 			if err := rl.c.Flush(); err != nil {
 				return rl.lost(err)
@@ -263,6 +237,74 @@ func (rl *relay) run() (abort bool) {
 			return rl.lost(fmt.Errorf("%w: %v in a response", wire.ErrFrame, t))
 		}
 	}
+}
+
+// stuckAfter is how long past its deadline a request may run in a worker
+// before the worker is retired: the exception raised at the deadline ends a
+// request in Python within milliseconds, so one still running is stuck in
+// C.
+const stuckAfter = time.Second
+
+// pastDeadline takes the steps for a request that runs in its worker past
+// its deadline: stuckAfter past it, the worker is retired (procs.retire);
+// HardTimeoutGrace past it, the worker is killed, and lost answers 504. A
+// step falls due only while the worker has the request: while the relay
+// itself writes to a slow client (a block, a wsgi.file_wrapper file) or
+// reads the body for the worker, the worker waits on it, and the step
+// waits too.
+type pastDeadline struct {
+	rl    *relay
+	mu    sync.Mutex
+	timer *time.Timer // the next step
+	ended bool        // the request ended: no more steps
+}
+
+// begin is called at the deadline.
+func (pd *pastDeadline) begin() {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	pd.after(stuckAfter, pd.retire)
+}
+
+// end stops the steps; a step already running has finished when it
+// returns.
+func (pd *pastDeadline) end() {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	pd.ended = true
+	if pd.timer != nil {
+		pd.timer.Stop()
+	}
+}
+
+// after arms step to run in d. pd.mu is held.
+func (pd *pastDeadline) after(d time.Duration, step func()) {
+	if pd.ended {
+		return
+	}
+	pd.timer = time.AfterFunc(d, func() {
+		pd.mu.Lock()
+		defer pd.mu.Unlock()
+		switch {
+		case pd.ended:
+		case pd.rl.busy.Load():
+			pd.after(stuckAfter, step) // not stuck in the worker: look again later
+		default:
+			step()
+		}
+	})
+}
+
+// retire is the first step. pd.mu is held.
+func (pd *pastDeadline) retire() {
+	pd.rl.p.retire(pd.rl.wk)
+	pd.after(HardTimeoutGrace-stuckAfter, pd.kill)
+}
+
+// kill is the last step. pd.mu is held.
+func (pd *pastDeadline) kill() {
+	pd.rl.killed.Store(true)
+	pd.rl.wk.kill()
 }
 
 // read answers a Read frame: up to n bytes of the client's body.

@@ -500,6 +500,23 @@ func (p *procs) recycle(wk *worker, why string) {
 	})
 }
 
+// retire takes wk out of service for a request stuck in it past its
+// deadline: a replacement starts (recycle), and if another worker serves
+// meanwhile, wk takes no new request from now on rather than once the
+// replacement serves. A worker already draining or gone is left alone.
+func (p *procs) retire(wk *worker) {
+	if wk.state.Load() != serving {
+		return
+	}
+	p.recycle(wk, "a request still running past its deadline")
+	for _, pl := range p.gen.Load().list() {
+		if other := pl.cur.Load(); other != nil && other != wk && other.state.Load() == serving {
+			wk.drain()
+			return
+		}
+	}
+}
+
 func (p *procs) isClosed() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,6 +131,53 @@ func TestTimeoutStuckInC(t *testing.T) {
 			t.Fatalf("the killed worker was not replaced: GET /pid: %s %q", resp.Status, body)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestTimeoutSlowDownloadInWorker: a wsgi.file_wrapper response that a
+// slow client takes longer than the deadline and the grace period to read
+// is not a request stuck in its worker: the worker waits on the server
+// process sending the file, so it is neither retired nor killed, and the
+// client gets the whole file.
+func TestTimeoutSlowDownloadInWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads for longer than wsgi.HardTimeoutGrace")
+	}
+	app, rec := loadApp(t, "rawapp:app", wsgi.WithProcesses(1), wsgi.WithTimeout(300*time.Millisecond))
+	srv := serve(t, app)
+	const size = 80 << 20 // well past what the sockets between buffer
+	path := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(path, make([]byte, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(srv.URL + "/file?path=" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	start := time.Now()
+	buf := make([]byte, 256<<10)
+	var got int64
+	for {
+		n, err := io.ReadFull(resp.Body, buf)
+		got += int64(n)
+		if err != nil {
+			break
+		}
+		// About 8 MiB/s: the whole file takes ~10 s, twice the grace.
+		time.Sleep(30 * time.Millisecond)
+	}
+	took := time.Since(start)
+	if got != size {
+		t.Errorf("the client got %d of %d bytes in %v", got, size, took)
+	}
+	if took < wsgi.HardTimeoutGrace {
+		t.Logf("the download took %v only: the sockets buffered more than expected", took)
+	}
+	for _, bad := range []string{"was killed", "recycling worker process"} {
+		if strings.Contains(rec.Text(), bad) {
+			t.Errorf("a slow download ended in %q:\n%s", bad, rec.Text())
+		}
 	}
 }
 

@@ -164,12 +164,15 @@
 // faulted in again the memory of every large object a request freed.
 // Python's small objects come from its own allocator, not malloc. C code
 // that allocates with the GIL released (sqlite3 and other database
-// drivers, zlib, lzma, bz2, OpenSSL, getaddrinfo) shares the one lock; the
-// gain was measured on two cores.
+// drivers, zlib, lzma, bz2, OpenSSL, getaddrinfo) takes the one arena's
+// lock for what glibc's per-thread cache does not serve; the gain was
+// measured on two cores.
 //
-// To keep glibc's default, start the program with $MALLOC_ARENA_MAX set
-// (or glibc.malloc.arena_max in $GLIBC_TUNABLES): glibc reads it before
-// main, so os.Setenv is too late. Or build with -tags
+// To choose the number of arenas, start the program with
+// $MALLOC_ARENA_MAX set to it (or glibc.malloc.arena_max in
+// $GLIBC_TUNABLES; eight a core is glibc's own default on 64-bit): glibc
+// reads it before main, so os.Setenv is too late, and malloc.c then
+// leaves it alone. To keep glibc's default untouched, build with -tags
 // gowsgi_malloc_arenas, which leaves malloc.c out.
 //
 // # The start_response record

@@ -28,11 +28,11 @@
  * back to the kernel. A 64 KiB request body, copied into a bytes object and
  * freed when the request ends, cost two to eight page faults a request and
  * a madvise; with one arena, none (bench/NOTES.md, 2026-12-04, measured on
- * two cores). Code that allocates with the GIL released does share the one
- * lock: sqlite3 and other database drivers, zlib, lzma and bz2, OpenSSL,
- * getaddrinfo, and C the program calls from other goroutines. A program
- * where that matters sets MALLOC_ARENA_MAX in its environment before it
- * starts. */
+ * two cores). Code that allocates with the GIL released does take the one
+ * arena's lock for what glibc's per-thread cache does not serve: sqlite3
+ * and other database drivers, zlib, lzma and bz2, OpenSSL, getaddrinfo,
+ * and C the program calls from other goroutines. A program where that
+ * matters sets MALLOC_ARENA_MAX in its environment before it starts. */
 __attribute__((constructor)) static void one_arena(void)
 {
 #if defined(__GLIBC__) && defined(M_ARENA_MAX)
