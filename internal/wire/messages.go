@@ -130,10 +130,14 @@ func (c *Conn) AppendHead(code int, h http.Header) {
 	c.wbuf = b
 }
 
+// errBadHead is ParseHead's error, made once: a response's head is parsed
+// on every request.
+var errBadHead = fmt.Errorf("%w: Head", ErrFrame)
+
 // ParseHead decodes a Head payload, adding its headers to h. Its strings
 // share one allocation, its values another.
 func ParseHead(p []byte, h http.Header) (code int, err error) {
-	bad := fmt.Errorf("%w: Head", ErrFrame)
+	bad := errBadHead
 	if len(p) < 6 {
 		return 0, bad
 	}
