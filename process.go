@@ -135,6 +135,7 @@ type relay struct {
 	killed atomic.Bool // its worker was killed for running past the deadline
 	busy   atomic.Bool // this side, not the worker, is at work: writing to the client, reading its body
 	broken bool        // the client is gone: the rest is dropped
+	late   pastDeadline
 }
 
 // run relays the response and reports whether the connection must be
@@ -151,7 +152,8 @@ func (rl *relay) run() (abort bool) {
 	// worker (see pastDeadline), so that the requests it runs beside the
 	// stuck one may end within the grace period rather than die with it.
 	ctx := rl.r.Context()
-	late := pastDeadline{rl: rl}
+	late := &rl.late
+	late.rl = rl
 	stop := context.AfterFunc(ctx, func() {
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			if ci, ok := rl.w.(*clientIO); ok && ci.readExpired() {
