@@ -375,7 +375,8 @@ func (rl *relay) gone() bool {
 }
 
 // lost handles a socket that failed before End: the worker died (or the
-// client went away and closed it). A response not begun is answered 502.
+// client went away and closed it). A response not begun is answered 502,
+// or 504 for a request already past its deadline.
 func (rl *relay) lost(err error) bool {
 	if rl.killed.Load() {
 		rl.p.a.log.Error("gowsgi: request still running after its deadline and the grace period (stuck in C?); its worker process was killed",
@@ -387,16 +388,24 @@ func (rl *relay) lost(err error) bool {
 		http.Error(rl.w, http.StatusText(http.StatusGatewayTimeout), http.StatusGatewayTimeout)
 		return false
 	}
-	if err := rl.r.Context().Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	ctxErr := rl.r.Context().Err()
+	if ctxErr != nil && !errors.Is(ctxErr, context.DeadlineExceeded) {
 		return true // the client is gone
 	}
+	// A request already past its deadline would have been answered 504:
+	// its worker died before it could say so (killed for another request
+	// stuck in it, say).
+	late := ctxErr != nil
 	rl.p.a.log.Error("gowsgi: worker process lost during a request", "pid", rl.wk.pid,
-		"method", rl.r.Method, "uri", rl.r.RequestURI, "sent", rl.sent, "err", err)
+		"method", rl.r.Method, "uri", rl.r.RequestURI, "sent", rl.sent, "past_deadline", late, "err", err)
 	if rl.sent {
 		return true
 	}
-	h := rl.w.Header()
-	clear(h)
-	http.Error(rl.w, http.StatusText(http.StatusBadGateway), http.StatusBadGateway)
+	status := http.StatusBadGateway
+	if late {
+		status = http.StatusGatewayTimeout
+	}
+	clear(rl.w.Header())
+	http.Error(rl.w, http.StatusText(status), status)
 	return false
 }

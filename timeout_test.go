@@ -134,6 +134,36 @@ func TestTimeoutStuckInC(t *testing.T) {
 	}
 }
 
+// TestTimeoutLostPastDeadline: a request past its deadline whose worker
+// is killed for another request stuck in it is answered 504, as it would
+// have been had the worker lived, not 502.
+func TestTimeoutLostPastDeadline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for wsgi.HardTimeoutGrace")
+	}
+	_, url, _ := procServer(t, 1, wsgi.WithTimeout(300*time.Millisecond))
+	codes := make(chan int, 2)
+	for i := 0; i < 2; i++ {
+		// The second starts before the first's worker is retired (a
+		// second past its deadline) and is past its own deadline when
+		// the first's grace ends and the worker is killed.
+		go func() {
+			code := 0 // no answer
+			if resp, err := client.Get(url + "/sleep?s=1000"); err == nil {
+				resp.Body.Close()
+				code = resp.StatusCode
+			}
+			codes <- code
+		}()
+		time.Sleep(500 * time.Millisecond)
+	}
+	for i := 0; i < 2; i++ {
+		if code := <-codes; code != http.StatusGatewayTimeout {
+			t.Errorf("a request stuck past its deadline, its worker killed: %d (0: no answer), want 504", code)
+		}
+	}
+}
+
 // TestTimeoutSlowDownloadInWorker: a wsgi.file_wrapper response that a
 // slow client takes longer than the deadline and the grace period to read
 // is not a request stuck in its worker: the worker waits on the server
