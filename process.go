@@ -19,7 +19,9 @@ import (
 // WithProcesses runs the app in n worker processes (n < 1 means 1), each
 // with its own Python interpreter and GIL, instead of in this process: a
 // Python app then uses n cores, and a crash in a C extension costs the
-// requests in flight on one worker, never the Go program. The App sends
+// requests in flight on one worker, never the Go program: each is answered
+// 502 if nothing of it was sent (504 if it was already past its deadline),
+// and its connection is cut otherwise. The App sends
 // each request to the worker with the fewest in flight, replaces a worker
 // that dies (with back-off: it never gives up on an app that loaded once),
 // recycles workers (WithMaxRequests, WithMaxWorkerMemory) and reloads the
