@@ -158,8 +158,14 @@ func (rl *relay) run() (abort bool) {
 	late.rl = rl
 	stop := context.AfterFunc(ctx, func() {
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			if ci, ok := rl.w.(*clientIO); ok && ci.readExpired() {
-				return // a slow body, not a client gone: the worker answers 408
+			if rl.slowBody() {
+				// Not a client gone: the worker answers 408. net/http
+				// has ended the context, which will not end again at
+				// the deadline, so the steps are timed from it here.
+				if d, ok := ctx.Deadline(); ok {
+					late.beginAfter(time.Until(d))
+				}
+				return
 			}
 			rl.c.Abort()
 			return
@@ -264,10 +270,13 @@ type pastDeadline struct {
 }
 
 // begin is called at the deadline.
-func (pd *pastDeadline) begin() {
+func (pd *pastDeadline) begin() { pd.beginAfter(0) }
+
+// beginAfter is begin for a deadline d from now.
+func (pd *pastDeadline) beginAfter(d time.Duration) {
 	pd.mu.Lock()
 	defer pd.mu.Unlock()
-	pd.after(stuckAfter, pd.retire)
+	pd.after(max(d, 0)+stuckAfter, pd.retire)
 }
 
 // end stops the steps; a step already running has finished when it
@@ -376,6 +385,14 @@ func (rl *relay) gone() bool {
 	return true
 }
 
+// slowBody reports whether the client's body came too slowly: net/http
+// then ends the request's context as for a client gone, but the client is
+// there, waiting for its answer.
+func (rl *relay) slowBody() bool {
+	ci, ok := rl.w.(*clientIO)
+	return ok && ci.readExpired()
+}
+
 // lost handles a socket that failed before End: the worker died (or the
 // client went away and closed it). A response not begun is answered 502,
 // or 504 for a request already past its deadline.
@@ -390,14 +407,15 @@ func (rl *relay) lost(err error) bool {
 		http.Error(rl.w, http.StatusText(http.StatusGatewayTimeout), http.StatusGatewayTimeout)
 		return false
 	}
-	ctxErr := rl.r.Context().Err()
-	if ctxErr != nil && !errors.Is(ctxErr, context.DeadlineExceeded) {
+	ctx := rl.r.Context()
+	if err := ctx.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !rl.slowBody() {
 		return true // the client is gone
 	}
 	// A request already past its deadline would have been answered 504:
 	// its worker died before it could say so (killed for another request
-	// stuck in it, say).
-	late := ctxErr != nil
+	// stuck in it, say). A worker that broke the protocol is a 502 still.
+	d, ok := ctx.Deadline()
+	late := ok && !time.Now().Before(d) && !errors.Is(err, wire.ErrFrame)
 	rl.p.a.log.Error("gowsgi: worker process lost during a request", "pid", rl.wk.pid,
 		"method", rl.r.Method, "uri", rl.r.RequestURI, "sent", rl.sent, "past_deadline", late, "err", err)
 	if rl.sent {

@@ -6,9 +6,11 @@ package wsgi_test
 // processes, a worker killed for a request stuck in C.
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -162,6 +164,35 @@ func TestTimeoutLostPastDeadline(t *testing.T) {
 			t.Errorf("a request stuck past its deadline, its worker killed: %d (0: no answer), want 504", code)
 		}
 	}
+}
+
+// TestTimeoutStuckAfterSlowBody: a request whose body came too slowly,
+// and which then gets stuck in C, still has its worker killed at its
+// deadline plus the grace period, and its client a 504 (net/http ends the
+// request's context when the body read times out, before the deadline).
+func TestTimeoutStuckAfterSlowBody(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for wsgi.HardTimeoutGrace")
+	}
+	_, url, rec := procServer(t, 1, wsgi.WithIOTimeout(300*time.Millisecond), wsgi.WithTimeout(600*time.Millisecond))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Past the pre-read size, so the worker reads it as it comes; 10
+	// bytes of it, then nothing.
+	fmt.Fprintf(conn, "POST /readstuck?s=1000 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789")
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a request stuck after a slow body: %v\n%s", err, rec.Text())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Errorf("a request stuck after a slow body: %s, want 504", resp.Status)
+	}
+	rec.waitLog(t, "worker process was killed")
 }
 
 // TestTimeoutSlowDownloadInWorker: a wsgi.file_wrapper response that a

@@ -9,6 +9,8 @@
     /marks          how many /mark requests reached the app in this process
     /orphan         starts `sleep 30` in the background (a child that
                     inherits what this process does not mark close-on-exec)
+    /readstuck?s=X  reads the body until it fails or ends, then sleeps X
+                    seconds (in C: stuck for the deadline's exception)
 """
 
 import ctypes
@@ -34,6 +36,13 @@ def app(environ, start_response):
     if path == "/crash":
         ctypes.string_at(0)
     if path == "/sleep":
+        time.sleep(float(q.get("s", "0.1")))
+    if path == "/readstuck":
+        try:
+            while environ["wsgi.input"].read(65536):
+                pass
+        except OSError:
+            pass  # a body too slow: the app goes on, and gets stuck
         time.sleep(float(q.get("s", "0.1")))
     if path == "/orphan":
         os.system("sleep 30 &")
