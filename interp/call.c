@@ -14,6 +14,7 @@ struct gw_req {
 	PyObject *block;    /* the block lent to Go as res->ext, until the next call */
 	PyObject *input;    /* wsgi.input */
 	int closed;
+	long long held;     /* bytes put in the ring since this thread last let the GIL go */
 };
 
 /* ---- start_response and write ---- */
@@ -227,6 +228,34 @@ static PyObject *next_block(gw_req *req)
  * a larger last block costs Go one more call instead. */
 #define HOLD_MAX (256 << 10)
 
+/* ring_put copies n bytes at p into the ring, if they fit: 1, or 0 when
+ * the writer has not made room for them yet (Go waits for it). The
+ * producer's, with the GIL held. */
+static int ring_put(gw_ring *r, const char *p, Py_ssize_t n)
+{
+	long long head = __atomic_load_n(&r->head, __ATOMIC_RELAXED); /* only producers write it */
+	long long tail = __atomic_load_n(&r->tail, __ATOMIC_SEQ_CST);
+	if (n > r->cap - (head - tail))
+		return 0;
+	long long at = head % r->cap;
+	long long first = n < r->cap - at ? n : r->cap - at;
+	memcpy(r->buf + at, p, first);
+	memcpy(r->buf, p + first, n - first);
+	/* Publish the bytes, then (ring_wants_go) look whether the writer
+	 * sleeps: the writer sets idle before it looks at head a last time,
+	 * so one of the two sees the other's store. */
+	__atomic_store_n(&r->head, head + n, __ATOMIC_SEQ_CST);
+	return 1;
+}
+
+/* ring_wants_go says whether the producer must call back after a put: to
+ * wake a writer that sleeps, or to learn why it failed. */
+static int ring_wants_go(gw_ring *r)
+{
+	return __atomic_load_n(&r->idle, __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&r->failed, __ATOMIC_SEQ_CST);
+}
+
 /* produce fills res with the next non-empty block (headers first, if they
  * have not gone yet), or ends the request. */
 static void produce(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
@@ -246,10 +275,30 @@ static void produce(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 			Py_DECREF(b);
 			continue;
 		}
-		/* An iterator's block after the headers goes to Go's stream
-		 * queue (stream.go), which copies it: lend it rather than copy
-		 * it twice. */
+		/* An iterator's block after the headers goes to the stream's
+		 * ring (stream.go). Once Go's writer runs, it is copied there
+		 * now and the app asked for the next block, without a callback
+		 * while the writer is busy sending; before that, or when the
+		 * ring is full, it is lent to Go, which starts the writer or
+		 * waits for room, and copies it then. */
 		int lend = req->iter != NULL && req->sent;
+		if (lend && res->ring.on && ring_put(&res->ring, PyBytes_AS_STRING(b), n)) {
+			Py_DECREF(b);
+			if (ring_wants_go(&res->ring)) {
+				res->kind = GW_MORE; /* with nothing in res: see to the writer */
+				return;
+			}
+			req->held += n;
+			if (req->held >= res->ring.cap) {
+				/* An iterator that runs no bytecode (one written
+				 * in C) never meets the eval loop's switch: let
+				 * the threads that wait for the GIL in here. */
+				req->held = 0;
+				gw_release();
+				gw_acquire();
+			}
+			continue;
+		}
 		if (put_headers(req, out, cap, res) < 0) {
 			Py_DECREF(b);
 			goto failed;
@@ -358,6 +407,7 @@ static void drive(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 		gw_release();
 		rc = gowsgiBlock(req->call);
 		gw_acquire();
+		req->held = 0;
 		if (measuring(res))
 			res->wait_ns += clock_ns(CLOCK_MONOTONIC) - t0;
 		reset(res);
@@ -448,6 +498,7 @@ void gw_run(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 	req->packed = req->result = req->iter = req->block = NULL;
 	req->sent = req->closed = 0;
 	req->pos = 0;
+	req->held = 0;
 	req->input = gw_input_new(body, body_len, stream, call);
 	if (req->input == NULL)
 		goto failed;

@@ -77,6 +77,7 @@ func (a *App) NewCall() *Call {
 // for the writer. It must not be used afterwards.
 func (c *Call) Free() {
 	C.gw_drop_hold(c.res)
+	C.free(unsafe.Pointer(c.res.ring.buf)) // no stream runs: Run stopped its writer
 	c.handle.Delete()
 	C.free(unsafe.Pointer(c.res)) // Run disarmed its deadline and waited for its interrupt callback
 	c.res = nil
@@ -167,6 +168,7 @@ func (c *Call) Run(ctx context.Context, deadline time.Time, env []byte, flags en
 		var p any
 		werr, p = c.s.stop()
 		c.s = nil
+		c.res.ring.on = 0 // gw_run has returned: C reads it no more
 		if p != nil && c.panicked == nil {
 			c.panicked = p
 		}
@@ -242,21 +244,33 @@ func (c *Call) block() error {
 }
 
 // queue hands a block after the first to the stream's writer, starting it
-// for the second block. The block is copied: it lives in out or in Python's
-// memory (ext) only until this callback returns. A block larger than the
-// whole queue is not copied but written from where it is, once the writer
-// has sent what is queued before it.
+// for the second block. The block is copied into the ring: it lives in out
+// or in Python's memory (ext) only until this callback returns. A block
+// larger than the whole ring is not copied but written from where it is,
+// once the writer has sent what came before it. A callback with no block
+// at all is C's, after it put blocks in the ring itself: the writer sleeps
+// and must be woken, or it failed.
 func (c *Call) queue() error {
 	if c.ctx.Err() != nil {
 		return fmt.Errorf("%w: %v", response.ErrClientGone, c.ctx.Err())
 	}
 	if c.s == nil {
-		c.s = startStream(c.w)
+		r := &c.res.ring
+		if r.buf == nil {
+			// The Call's from now on, freed by Free.
+			r.buf, r.cap = (*C.char)(C.malloc(StreamQueue)), StreamQueue
+		}
+		c.s = startStream(c.w, r)
+		r.on = 1 // C puts later blocks in the ring from now on
 	}
 	in := c.out[c.res.hdr_len:c.res.out_len]
 	var ext []byte
 	if c.res.ext_len > 0 {
 		ext = unsafe.Slice((*byte)(unsafe.Pointer(c.res.ext)), int(c.res.ext_len))
+	}
+	if len(in) == 0 && len(ext) == 0 {
+		c.s.poke()
+		return c.s.failure()
 	}
 	if len(in)+len(ext) > StreamQueue {
 		if err := c.s.drain(c.ctx, c.expired); err != nil {

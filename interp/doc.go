@@ -45,11 +45,15 @@
 // # Streamed responses
 //
 // The first block of a response goes out with its headers in the callback
-// that received it. Later blocks are copied into a queue of at most
-// StreamQueue bytes that a writer goroutine sends while the app produces
-// the next (PEP 3333 allows a server to keep transmitting meanwhile);
-// blocks that queue behind a slow client go out together. Run returns once
-// the writer has sent everything. Streams reports the queues.
+// that received it. Later blocks are copied into a ring of StreamQueue
+// bytes that a writer goroutine sends while the app produces the next
+// (PEP 3333 allows a server to keep transmitting meanwhile); blocks that
+// queue behind a slow client go out together. C copies a block into the
+// ring itself, with the GIL held, and calls back into Go only to wake a
+// writer that has caught up, to wait for room, or to learn why the writer
+// failed: a stream of many blocks costs a few callbacks, not one a block.
+// Run returns once the writer has sent everything. Streams reports the
+// rings; stream.go has the protocol.
 //
 // # The gate
 //
@@ -106,7 +110,7 @@
 //   - out, the Call's buffer of outSize bytes: Go memory, lent to C for
 //     the whole gw_run call. C fills it before each gowsgiBlock callback
 //     and before it returns; Go reads it then, and the next block
-//     overwrites it, so what Go keeps it copies (the stream queue) or
+//     overwrites it, so what Go keeps it copies (the stream's ring) or
 //     writes out before the callback returns. Its layout: out[:hdr_len]
 //     is the start_response record (when hdr_len > 0), out[hdr_len:out_len]
 //     body bytes.
@@ -126,6 +130,13 @@
 //     request has ended and res.hold keeps the object: valid until the
 //     Call's next Run or Free. Go copies it (response.Writer.Write copies
 //     into its buffer or the socket) and keeps no pointer.
+//   - res.ring.buf, a streamed response's ring: C memory of StreamQueue
+//     bytes, malloc'd by Go at the Call's first stream, kept for its next
+//     ones, freed by Free. The producer (C in gw_run, or Go in a callback
+//     on the same thread) writes it beyond head, the writer goroutine
+//     reads it between tail and head, without the GIL; the counters are
+//     atomics both sides use (stream.go). No Python memory is in it: a
+//     block is copied in before the app is asked for the next.
 //   - res.hold: a reference the C side owns on Go's behalf; dropped, with
 //     the GIL, at the start of the next gw_run with res or by gw_drop_hold
 //     (Call.Free).

@@ -44,6 +44,27 @@ enum {
 	GW_GONE = 2,    /* ClientDisconnected: its client went away */
 };
 
+/* gw_ring is the queue of a streamed response (stream.go): the blocks
+ * after the first, copied in by the producer and sent by Go's writer
+ * goroutine, which runs beside the app without the GIL. The producer is
+ * the request's own thread: C in produce (with the GIL), or Go in a
+ * gowsgiBlock callback on that same thread, never both at once. The
+ * writer is a goroutine. head, tail, idle and failed are shared between
+ * the two and read and written only with sequentially consistent atomics
+ * (__atomic_* here, sync/atomic in Go). */
+typedef struct {
+	char *buf;          /* C memory, cap bytes: malloc'd by Go at the Call's
+			     * first stream, freed by Call.Free; NULL before */
+	long long cap;
+	int on;             /* the writer runs: later blocks go here. Go sets it
+			     * in a callback and clears it after gw_run; C reads
+			     * it on the same thread, so plainly */
+	long long head;     /* bytes put in since the stream began: the producer's */
+	long long tail;     /* bytes the writer has taken out and written: the writer's */
+	int idle;           /* the writer sleeps: whoever puts must wake it (C: a callback) */
+	int failed;         /* the writer failed: the producer calls back to learn why */
+} gw_ring;
+
 /* gw_result is what gw_run reports, in C memory the Go Call owns (calloc'd
  * by NewCall, freed by Free). C writes it with the GIL held; Go reads it
  * in gowsgiBlock and once gw_run has returned. */
@@ -75,6 +96,7 @@ typedef struct {
 	long long seq;
 	unsigned long thread;
 	int live, interrupted;
+	gw_ring ring; /* the streamed response's queue, while ring.on */
 } gw_result;
 
 typedef struct gw_req gw_req;

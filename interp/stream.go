@@ -1,9 +1,17 @@
 package interp
 
+/*
+#include <stdlib.h>
+#include "gowsgi.h"
+*/
+import "C"
+
 import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/gowsgi/wsgi/response"
 )
@@ -12,59 +20,77 @@ import (
 //
 // The first block goes out with the headers in the callback that received
 // it, as it always did: the common response of one block (Flask, Django)
-// pays for no hand-off. From the second block on, gowsgiBlock copies the
-// block into the request's stream, a queue in Go memory, and returns at
-// once, so C asks the app for the next block while a writer goroutine
-// sends the queue to the client. PEP 3333 allows it: the server "must
-// either fully transmit all the data to the client, or guarantee that it
-// will continue transmission even while the application is producing its
-// next block". A block is never held back: an idle writer is woken for
-// it at once. Blocks that queued while the writer was busy with a slow
-// client go out together, in writes of up to writePiece (one chunk each on
-// HTTP/1.1) instead of one write and one chunk a block, and the writer
-// flushes whenever it has emptied the queue.
+// pays for no hand-off. From the second block on, the blocks go into the
+// request's ring (C.gw_ring, in the Call's gw_result), and a writer
+// goroutine sends the ring to the client while C asks the app for the
+// next block. PEP 3333 allows it: the server "must either fully transmit
+// all the data to the client, or guarantee that it will continue
+// transmission even while the application is producing its next block".
 //
-// Ownership: a block is Python's memory (the bytes object lent as
-// gw_result.ext, kept alive by the C side until it asks the app for the
-// next block) or the Call's out buffer (overwritten then); either way it is
-// valid only until the callback returns, and the callback copies it. The
-// queue's buffers are Go memory owned by the stream: by the producer (the
-// request's goroutine, in its callbacks) while it appends under s.mu, by
-// the writer while it writes the batch it took. No Python object and no C
-// memory outlives the callback, and nothing here needs the GIL.
+// Once the writer runs, C copies each block into the ring itself, with
+// the GIL held, and goes on to the next block without calling into Go:
+// no GIL hand-off and no callback a block while the writer is busy with
+// what came before. It calls back only to wake a writer that sleeps
+// (everything before was written and flushed: a block is never held
+// back), when the ring has no room for the block (Go waits for the writer
+// to make some), or after the writer failed (Go says why). The second
+// block, which starts the writer, and a block that found no room are lent
+// to Go and copied into the ring in the callback. Blocks that queued while
+// the writer was busy with a slow client go out together, in writes of up
+// to writePiece (one chunk each on HTTP/1.1) instead of one write and one
+// chunk a block, and the writer flushes whenever it has caught up.
 //
-// A stream holds at most StreamQueue bytes not yet handed to the
-// ResponseWriter. A block that does not fit waits in the callback for the
-// writer to make room: without the GIL, and out of the gate (later blocks
-// leave it before they are sent), so the app's thread waits for its client
-// as it did when it wrote each block itself. A block larger than the whole
-// queue is not copied: the callback writes it itself, once the writer has
-// written and flushed everything before it.
+// The ring is a single-producer, single-consumer queue. The producer is
+// the request's thread: C in produce, or Go in a gowsgiBlock callback on
+// that same thread, one at a time. The consumer is the writer goroutine.
+// head (bytes put in) is the producer's, tail (bytes written) the
+// writer's; each reads the other's with an atomic load, and the bytes
+// between them belong to the writer until it moves tail past them. A
+// writer with nothing to write sets idle and then looks at head a last
+// time before it sleeps; a producer stores head and then looks at idle.
+// All four are sequentially consistent, so either the writer sees the new
+// bytes or the producer sees that it must wake the writer (poke).
+//
+// Ownership: the ring's buffer is C memory of StreamQueue bytes that the
+// Call owns: malloc'd at its first streamed response, kept for the next,
+// freed by Call.Free. The writer reads it without the GIL, only between
+// tail and head. A block itself is Python's memory (the bytes object, lent
+// as gw_result.ext until the next block is asked for) or the Call's out
+// buffer: either way it is copied into the ring before the app is asked
+// for the next. No Python object and no pointer into Python's memory
+// reaches the writer.
+//
+// A block that does not fit waits in the callback for the writer to make
+// room: without the GIL, and out of the gate (later blocks leave it before
+// they are sent), so the app's thread waits for its client as it did when
+// it wrote each block itself. A block larger than the whole ring is not
+// copied: the callback writes it itself, once the writer has written and
+// flushed everything before it.
 //
 // While the writer runs, it alone uses the response.Writer: the callbacks
 // that write directly (a write() from the app, a block too big for the
-// queue) first wait for it to be idle (drain), and Run stops the writer
+// ring) first wait for it to sleep (drain), and Run stops the writer
 // before it returns, so the response is complete, written and flushed,
-// when Run returns. An error of the writer (the client gone) fails the
-// next block, which stops the iteration and calls close(); a panic in it
-// is caught there and raised again by Run, as for a callback.
+// when Run returns. An error of the writer (the client gone) sets the
+// ring's failed flag and fails the next block, which stops the iteration
+// and calls close(); a panic in it is caught there and raised again by
+// Run, as for a callback.
 
-// StreamQueue bounds the bytes a streamed response may have produced and
-// not yet handed to the client's connection. Its two buffers (the one
-// filling, the one being written) hold at most twice that.
+// StreamQueue is the size of a streamed response's ring: the most it may
+// have produced and not yet handed to the client's connection.
 //
 // A larger queue lets an app produce more of its response before it waits
 // for its client: 1 MiB, which holds the whole 1 MB stream workload, did
 // 1.1–1.2× the requests a second of 256 KiB, but with a p99 latency of
-// 450–820 ms against 58–207 ms (wrk -c64, 32 threads; see bench/NOTES.md):
-// producers that never wait take and give back the GIL at every block, and
-// requests that wait for it starve.
+// 450–820 ms against 58–207 ms (wrk -c64, 32 threads; measured with the
+// queue in Go memory the ring replaced, which took a callback and a GIL
+// hand-off a block; see bench/NOTES.md).
 const StreamQueue = 256 << 10
 
 // writePiece is the most the writer hands the ResponseWriter at once (a
-// chunk, on HTTP/1.1): each piece written makes room in the queue. A
-// producer waiting for room is woken only once the queue is down to a
-// quarter, so it waits at most once per three quarters of the queue:
+// chunk, on HTTP/1.1): each piece written makes room in the ring. A
+// producer waiting for room is woken only once the ring is down to a
+// quarter, so it waits at most once per three quarters of the ring:
 // waking a goroutine parked in a callback (locked to its thread) takes
 // tens of microseconds here.
 const writePiece = 64 << 10
@@ -74,7 +100,7 @@ const writePiece = 64 << 10
 type StreamState struct {
 	Streams int   // responses whose writer transmits beside the app
 	Queued  int64 // bytes produced and not yet handed to the ResponseWriter, all streams
-	Blocked int   // streams whose app waits for its writer: the queue is full
+	Blocked int   // streams whose app waits for its writer: the ring is full
 }
 
 // Streams reports the responses being streamed.
@@ -83,8 +109,8 @@ func Streams() StreamState {
 	defer streams.mu.Unlock()
 	st := StreamState{Streams: len(streams.all)}
 	for s := range streams.all {
+		st.Queued += s.head() - s.tail()
 		s.mu.Lock()
-		st.Queued += int64(s.held)
 		if s.waiting {
 			st.Blocked++
 		}
@@ -94,45 +120,51 @@ func Streams() StreamState {
 }
 
 // streams is the set of running streams, for Streams. A stream's counts
-// are its own, under its own lock: a counter shared by all streams, updated
-// for every block, cost the stream benchmark 9% of its CPU time in one
-// atomic add.
+// are its own: a counter shared by all streams, updated for every block,
+// cost the stream benchmark 9% of its CPU time in one atomic add.
 var streams struct {
 	mu  sync.Mutex
 	all map[*stream]struct{}
 }
 
-// streamPool keeps streams, and their buffers, between responses: only
-// responses being streamed hold one, and the GC may take the idle ones.
+// streamPool keeps streams between responses; the buffers are the Calls'.
 var streamPool = sync.Pool{New: func() any {
 	return &stream{kick: make(chan struct{}, 1), room: make(chan struct{}, 1), exited: make(chan struct{}, 1)}
 }}
 
-// A stream is the queue of one response and its writer goroutine.
+// A stream is the writer goroutine of one response and what it shares
+// with the producer.
 type stream struct {
-	w *response.Writer
+	w   *response.Writer
+	r   *C.gw_ring // the Call's (C memory), valid until stop returns
+	buf []byte     // r.buf, r.cap bytes
+
+	closing atomic.Bool // no more blocks: the writer ends once the ring is written
 
 	mu       sync.Mutex
-	queue    []byte // produced, not yet taken by the writer
-	held     int    // bytes in queue and in the writer's hands (not yet written)
-	busy     bool   // the writer has a batch, written or being flushed
-	idle     bool   // the writer waits on kick for work
-	waiting  bool   // the producer waits on room
-	closing  bool   // no more blocks: the writer ends once the queue is written
-	err      error  // the writer's error, sticky; wraps response.ErrClientGone
-	panicked any    // a panic caught in the writer
-
-	writing []byte // the writer's: the batch it writes, outside mu
+	asleep   bool  // the writer waits on kick, everything up to head written and flushed
+	waiting  bool  // the producer waits on room
+	err      error // the writer's error, sticky; wraps response.ErrClientGone
+	panicked any   // a panic caught in the writer
 
 	kick   chan struct{} // capacity 1: to the writer, work or closing
 	room   chan struct{} // capacity 1: to the producer, bytes written or an error
 	exited chan struct{} // capacity 1: the writer has ended
 }
 
-// startStream returns a stream for w with its writer running.
-func startStream(w *response.Writer) *stream {
+// The ring's shared fields, as sync/atomic sees them (see gw_ring).
+func (s *stream) head() int64  { return atomic.LoadInt64((*int64)(unsafe.Pointer(&s.r.head))) }
+func (s *stream) tail() int64  { return atomic.LoadInt64((*int64)(unsafe.Pointer(&s.r.tail))) }
+func (s *stream) idle() *int32 { return (*int32)(unsafe.Pointer(&s.r.idle)) }
+
+// startStream returns a stream for w with its writer running, on the
+// Call's ring r, which it empties first.
+func startStream(w *response.Writer, r *C.gw_ring) *stream {
 	s := streamPool.Get().(*stream)
-	s.w = w
+	s.w, s.r = w, r
+	s.buf = unsafe.Slice((*byte)(unsafe.Pointer(r.buf)), int(r.cap))
+	// No writer runs yet: plain stores, published by the go statement.
+	r.head, r.tail, r.idle, r.failed = 0, 0, 0, 0
 	streams.mu.Lock()
 	if streams.all == nil {
 		streams.all = make(map[*stream]struct{})
@@ -152,65 +184,83 @@ func (s *stream) run() {
 			s.panicked = p
 			s.err = errCallbackPanic
 		}
-		s.drop()
+		if s.err != nil {
+			atomic.StoreInt32((*int32)(unsafe.Pointer(&s.r.failed)), 1)
+		}
 		s.wake()
 		s.mu.Unlock()
 		s.exited <- struct{}{}
 	}()
-	s.mu.Lock()
+	size := int64(len(s.buf))
+	tail, flushed := s.tail(), true
 	for {
-		for len(s.queue) == 0 && !s.closing && s.err == nil {
-			s.idle = true
-			s.mu.Unlock()
-			<-s.kick
-			s.mu.Lock()
+		head := s.head()
+		if head == tail {
+			if !flushed {
+				// Caught up: what was written must reach the
+				// client before the app makes the next block.
+				if err := s.w.Flush(); err != nil {
+					s.fail(err)
+					return
+				}
+				flushed = true
+				continue
+			}
+			if s.closing.Load() {
+				return
+			}
+			s.sleep(tail)
+			continue
 		}
-		if len(s.queue) == 0 || s.err != nil {
-			s.mu.Unlock()
+		// One piece, from where the ring's bytes begin to its end or
+		// to head: each makes room for the app to go on.
+		at := tail % size
+		n := min(head-tail, writePiece, size-at)
+		if _, err := s.w.Write(s.buf[at : at+n]); err != nil {
+			s.fail(err)
 			return
 		}
-		s.queue, s.writing = s.writing[:0], s.queue
-		s.busy = true
-		s.mu.Unlock()
-
-		// The batch goes out a piece at a time, and each piece written
-		// makes room in the queue: the app refills it while the rest
-		// is written, so a slow client has the next batch waiting.
-		var err error
-		for p := s.writing; len(p) > 0 && err == nil; {
-			n := min(len(p), writePiece)
-			_, err = s.w.Write(p[:n])
-			p = p[n:]
+		tail += n
+		atomic.StoreInt64((*int64)(unsafe.Pointer(&s.r.tail)), tail)
+		flushed = false
+		if s.head()-tail <= size/4 {
 			s.mu.Lock()
-			s.held -= n
-			if s.held <= StreamQueue/4 {
-				s.wake()
-			}
+			s.wake()
 			s.mu.Unlock()
-		}
-		s.mu.Lock()
-		if err == nil && len(s.queue) == 0 {
-			// Nothing more to write now: the block must reach the
-			// client before the app makes the next. With more queued,
-			// the next write pushes this one out.
-			s.mu.Unlock()
-			err = s.w.Flush()
-			s.mu.Lock()
-		}
-		s.busy = false
-		if s.held <= StreamQueue/4 {
-			s.wake() // a drain waits for this, with nothing held
-		}
-		if err != nil {
-			s.err = err
 		}
 	}
 }
 
-// poke wakes the writer if it waits for work. s.mu is held.
+// sleep waits for the producer to put more after tail, or to close. The
+// writer has written and flushed everything up to tail.
+func (s *stream) sleep(tail int64) {
+	atomic.StoreInt32(s.idle(), 1)
+	if s.head() != tail || s.closing.Load() {
+		atomic.StoreInt32(s.idle(), 0)
+		return
+	}
+	s.mu.Lock()
+	s.asleep = true
+	s.wake() // a drain waits for this
+	s.mu.Unlock()
+	<-s.kick
+	// Awake: the producer need not poke (a stale kick left idle set).
+	atomic.StoreInt32(s.idle(), 0)
+	s.mu.Lock()
+	s.asleep = false
+	s.mu.Unlock()
+}
+
+// fail records the writer's error for the producer.
+func (s *stream) fail(err error) {
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+}
+
+// poke wakes the writer if it sleeps, after a put or closing.
 func (s *stream) poke() {
-	if s.idle {
-		s.idle = false
+	if atomic.SwapInt32(s.idle(), 0) == 1 {
 		select {
 		case s.kick <- struct{}{}:
 		default:
@@ -229,39 +279,46 @@ func (s *stream) wake() {
 	}
 }
 
-// drop forgets what is queued, once the writer has failed. s.mu is held.
-func (s *stream) drop() {
-	s.queue, s.held = s.queue[:0], 0
+// failure is the writer's error, if it failed.
+func (s *stream) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
-// push queues a copy of p for the writer, waiting while the queue is too
-// full to take it. It fails with the writer's error, or when ctx ends or
-// expired is closed (the request's deadline passed) while it waits.
+// push copies p into the ring for the writer, waiting while the ring has
+// no room for it (len(p) is at most StreamQueue). It fails with the
+// writer's error, or when ctx ends or expired is closed (the request's
+// deadline passed) while it waits. The producer's, in a callback.
 func (s *stream) push(ctx context.Context, expired <-chan struct{}, p []byte) error {
+	size := int64(len(s.buf))
+	head := s.head()
 	s.mu.Lock()
-	for s.err == nil && s.held > 0 && s.held+len(p) > StreamQueue {
+	for s.err == nil && size-(head-s.tail()) < int64(len(p)) {
 		if err := s.wait(ctx, expired); err != nil {
 			return err
 		}
 	}
-	if s.err != nil {
-		s.mu.Unlock()
-		return s.err
-	}
-	s.queue = appendBounded(s.queue, p)
-	s.held += len(p)
-	s.poke()
+	err := s.err
 	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	at := head % size
+	n := copy(s.buf[at:], p)
+	copy(s.buf, p[n:])
+	atomic.StoreInt64((*int64)(unsafe.Pointer(&s.r.head)), head+int64(len(p)))
+	s.poke()
 	return nil
 }
 
-// drain waits until everything queued has been written and flushed, and
-// returns the writer's error. The writer is then idle, and stays so while
-// nothing is pushed: the caller may use the ResponseWriter.
-// It fails as push does.
+// drain waits until everything put has been written and flushed, and
+// returns the writer's error. The writer then sleeps, and keeps out of
+// the ResponseWriter while nothing is put: the caller may use it. It
+// fails as push does.
 func (s *stream) drain(ctx context.Context, expired <-chan struct{}) error {
 	s.mu.Lock()
-	for s.err == nil && (s.held > 0 || s.busy) {
+	for s.err == nil && !(s.asleep && s.head() == s.tail()) {
 		if err := s.wait(ctx, expired); err != nil {
 			return err
 		}
@@ -298,14 +355,12 @@ func (s *stream) wait(ctx context.Context, expired <-chan struct{}) error {
 // errDeadline is a wait on the writer ended by the request's deadline.
 var errDeadline = fmt.Errorf("%w: the request's deadline passed while its app waited on the client", response.ErrClientGone)
 
-// stop ends the writer once it has written what is queued (or failed),
-// and puts s back in the pool. It returns the writer's error and the
-// value of a panic it caught.
+// stop ends the writer once it has written what is in the ring (or
+// failed), and puts s back in the pool. It returns the writer's error and
+// the value of a panic it caught. The ring is the Call's again after it.
 func (s *stream) stop() (err error, panicked any) {
-	s.mu.Lock()
-	s.closing = true
+	s.closing.Store(true)
 	s.poke()
-	s.mu.Unlock()
 	<-s.exited
 	streams.mu.Lock()
 	delete(streams.all, s)
@@ -320,19 +375,9 @@ func (s *stream) stop() (err error, panicked any) {
 	case <-s.kick:
 	default:
 	}
-	s.w, s.queue, s.writing = nil, s.queue[:0], s.writing[:0]
-	s.busy, s.idle, s.waiting, s.closing, s.err, s.panicked = false, false, false, false, nil, nil
+	s.w, s.r, s.buf = nil, nil, nil
+	s.closing.Store(false)
+	s.asleep, s.waiting, s.err, s.panicked = false, false, nil, nil
 	streamPool.Put(s)
 	return err, panicked
-}
-
-// appendBounded is append(b, p...) for a queue, whose length never exceeds
-// StreamQueue: its capacity doubles up to StreamQueue, not beyond.
-func appendBounded(b, p []byte) []byte {
-	if need := len(b) + len(p); need > cap(b) {
-		nb := make([]byte, len(b), min(max(2*cap(b), need, 16<<10), max(StreamQueue, need)))
-		copy(nb, b)
-		b = nb
-	}
-	return append(b, p...)
 }
