@@ -7,7 +7,9 @@ package wsgi_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -258,4 +260,65 @@ func TestTimeoutWaitingOnClient(t *testing.T) {
 	}
 	rec.waitLog(t, "timed out")
 	waitNoStreams(t)
+}
+
+// TestTimeoutEndsEndlessCIterator: a streamed body from an iterator written
+// in C (itertools.repeat) runs no bytecode, so the RequestTimeout raised
+// in its thread is never taken there; read by a fast client, it must still
+// end at its deadline, for tiny blocks and for large ones.
+func TestTimeoutEndsEndlessCIterator(t *testing.T) {
+	srv, rec := rawServer(t, wsgi.WithTimeout(300*time.Millisecond))
+	c := &http.Client{Timeout: 30 * time.Second}
+	for _, size := range []int{1, 10000} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			resp, err := c.Get(fmt.Sprintf("%s/endless_c?size=%d", srv.URL, size))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err == nil {
+				t.Errorf("an endless body ended cleanly after %d bytes; want it cut at its deadline", n)
+			}
+			if errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err) {
+				t.Fatalf("the body was still coming after the client's 30 s (%d bytes): the 300 ms deadline did not end it", n)
+			}
+		})
+	}
+	rec.waitLog(t, "timed out")
+}
+
+// TestTimeoutDoesNotOutliveItsRequest: a request that ran past its
+// deadline must not leave it to the next request on the same thread,
+// which has none: that one streams more than the server buffers to a
+// client that reads late, and gets all of it.
+func TestTimeoutDoesNotOutliveItsRequest(t *testing.T) {
+	app, _ := loadApp(t, "rawapp:app", wsgi.WithThreads(1))
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/spin" {
+			ctx, cancel := context.WithTimeout(r.Context(), 200*time.Millisecond)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		app.ServeHTTP(w, r)
+	}))
+	if resp, body := get(t, srv.URL+"/spin"); resp.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("past its deadline: %s %q, want 504", resp.Status, body)
+	}
+	const n, size = 2048, 16 << 10 // 32 MiB: more than the ring and the sockets' buffers
+	conn := rawConn(t, hostOf(srv))
+	fmt.Fprintf(conn, "GET /stream_long?n=%d&size=%d&id=%s HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", n, size, newCloseID(t))
+	time.Sleep(500 * time.Millisecond) // the app fills every buffer and waits for room
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Errorf("reading the body: %v (%d of %d bytes)", err, len(body), n*size)
+	}
+	if want := longBody(n, size, 0); !bytes.Equal(body, want) {
+		t.Errorf("body differs %s", firstDiff(body, want, size))
+	}
 }

@@ -15,6 +15,7 @@ struct gw_req {
 	PyObject *input;    /* wsgi.input */
 	int closed;
 	long long held;     /* bytes put in the ring since this thread last let the GIL go */
+	int puts;           /* blocks put in the ring since then */
 };
 
 /* ---- start_response and write ---- */
@@ -228,6 +229,22 @@ static PyObject *next_block(gw_req *req)
  * a larger last block costs Go one more call instead. */
 #define HOLD_MAX (256 << 10)
 
+/* clock_ns reads one of the clocks the gate's measures use. */
+static long long clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+	if (clock_gettime(clock, &ts) < 0)
+		return 0;
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* measuring says whether the gate measures this request: res->wall_ns is
+ * -1 from gw_run's beginning until it sets it at the end. */
+static int measuring(gw_result *res)
+{
+	return res->wall_ns < 0;
+}
+
 /* ring_put copies n bytes at p into the ring, if they fit: 1, or 0 when
  * the writer has not made room for them yet (Go waits for it). The
  * producer's, with the GIL held. */
@@ -254,6 +271,28 @@ static int ring_wants_go(gw_ring *r)
 {
 	return __atomic_load_n(&r->idle, __ATOMIC_SEQ_CST) ||
 	       __atomic_load_n(&r->failed, __ATOMIC_SEQ_CST);
+}
+
+/* YIELD_PUTS bounds the blocks produce puts in the ring, with the GIL,
+ * between two chances for other threads to take it. */
+#define YIELD_PUTS 256
+
+/* yield_gil lets the threads that wait for the GIL in, from produce after
+ * a ring's worth of bytes or YIELD_PUTS blocks put without a callback: an
+ * iterator that runs no bytecode (one written in C) never meets the eval
+ * loop's switch interval. The GIL is released with no object of the
+ * request's borrowed: req holds what it needs. Counted for the gate as a
+ * callback is (res->yields, res->wait_ns). */
+static void yield_gil(gw_req *req, gw_result *res)
+{
+	long long t0 = measuring(res) ? clock_ns(CLOCK_MONOTONIC) : 0;
+	req->held = 0;
+	req->puts = 0;
+	gw_release();
+	gw_acquire();
+	if (measuring(res))
+		res->wait_ns += clock_ns(CLOCK_MONOTONIC) - t0;
+	res->yields++;
 }
 
 /* produce fills res with the next non-empty block (headers first, if they
@@ -288,15 +327,17 @@ static void produce(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 				res->kind = GW_MORE; /* with nothing in res: see to the writer */
 				return;
 			}
-			req->held += n;
-			if (req->held >= res->ring.cap) {
-				/* An iterator that runs no bytecode (one written
-				 * in C) never meets the eval loop's switch: let
-				 * the threads that wait for the GIL in here. */
-				req->held = 0;
-				gw_release();
-				gw_acquire();
+			if (res->interrupted) {
+				/* gw_interrupt raised in this thread, but an iterator
+				 * that runs no bytecode never takes it: end here, as
+				 * the eval loop would have. fail withdraws the
+				 * pending one. */
+				PyErr_SetNone(res->interrupted == GW_GONE ? gw_gone_exc : gw_timeout_exc);
+				goto failed;
 			}
+			req->held += n;
+			if (req->held >= res->ring.cap || ++req->puts >= YIELD_PUTS)
+				yield_gil(req, res);
 			continue;
 		}
 		if (put_headers(req, out, cap, res) < 0) {
@@ -376,22 +417,6 @@ static void reset(gw_result *res)
 	res->fd_off = 0;
 }
 
-/* clock_ns reads one of the clocks the gate's measures use. */
-static long long clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-	if (clock_gettime(clock, &ts) < 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* measuring says whether the gate measures this request: res->wall_ns is
- * -1 from gw_run's beginning until it sets it at the end. */
-static int measuring(gw_result *res)
-{
-	return res->wall_ns < 0;
-}
-
 /* drive hands what produce made (a block, GW_MORE, or a file, GW_FILE) to
  * Go and asks for more, until the request is over, all in this call: so
  * the app call, every next() and close() run on this one OS thread, and
@@ -408,6 +433,7 @@ static void drive(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 		rc = gowsgiBlock(req->call);
 		gw_acquire();
 		req->held = 0;
+		req->puts = 0;
 		if (measuring(res))
 			res->wait_ns += clock_ns(CLOCK_MONOTONIC) - t0;
 		reset(res);
@@ -480,6 +506,7 @@ void gw_run(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 	res->err = NULL;
 	res->err_len = 0;
 	res->wait_ns = 0;
+	res->yields = 0;
 	res->wall_ns = measure ? -1 : 0;
 	gw_acquire();
 	if (measure)
@@ -499,6 +526,7 @@ void gw_run(PyObject *app, PyObject *tmpl, const char *env, Py_ssize_t env_len,
 	req->sent = req->closed = 0;
 	req->pos = 0;
 	req->held = 0;
+	req->puts = 0;
 	req->input = gw_input_new(body, body_len, stream, call);
 	if (req->input == NULL)
 		goto failed;

@@ -55,7 +55,7 @@ type Call struct {
 
 	// The request's deadline, while it is armed (see deadline.go).
 	expired       chan struct{} // closed by the watcher once the deadline passed
-	expiredClosed bool          // expired is closed: the next arm makes a new one
+	expiredClosed bool          // expired is closed: the next Run makes a new one
 	dlAt          time.Time     // the deadline
 	dlSeq         int64         // the request it is for
 	dlDone        bool          // the watcher raised RequestTimeout, or had nothing to raise it in
@@ -77,7 +77,6 @@ func (a *App) NewCall() *Call {
 // for the writer. It must not be used afterwards.
 func (c *Call) Free() {
 	C.gw_drop_hold(c.res)
-	C.free(unsafe.Pointer(c.res.ring.buf)) // no stream runs: Run stopped its writer
 	c.handle.Delete()
 	C.free(unsafe.Pointer(c.res)) // Run disarmed its deadline and waited for its interrupt callback
 	c.res = nil
@@ -129,6 +128,13 @@ func (c *Call) Run(ctx context.Context, deadline time.Time, env []byte, flags en
 	measure := entry.enter(c.wait, c.app.fixed)
 	c.admitted = true
 	c.seq++
+	if c.expiredClosed {
+		// The last request's deadline passed: this one, with a deadline
+		// or without, must not see it.
+		c.expired = make(chan struct{})
+		c.expiredClosed = false
+	}
+	c.res.ring.on = 0 // no stream yet, whatever way the last Run ended
 	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
 		deadline = d
 	}
@@ -151,6 +157,7 @@ func (c *Call) Run(ctx context.Context, deadline time.Time, env []byte, flags en
 	}
 	// Once a request, not once a block: a counter every request writes
 	// for every block would be a cache line all the streams fight over.
+	c.callbacks += int64(c.res.yields)
 	if c.callbacks > 0 {
 		entry.callbacks.Add(c.callbacks)
 		c.callbacks = 0
@@ -169,6 +176,8 @@ func (c *Call) Run(ctx context.Context, deadline time.Time, env []byte, flags en
 		werr, p = c.s.stop()
 		c.s = nil
 		c.res.ring.on = 0 // gw_run has returned: C reads it no more
+		putRing(c.res.ring.buf)
+		c.res.ring.buf = nil
 		if p != nil && c.panicked == nil {
 			c.panicked = p
 		}
@@ -256,10 +265,7 @@ func (c *Call) queue() error {
 	}
 	if c.s == nil {
 		r := &c.res.ring
-		if r.buf == nil {
-			// The Call's from now on, freed by Free.
-			r.buf, r.cap = (*C.char)(C.malloc(StreamQueue)), StreamQueue
-		}
+		r.buf, r.cap = getRing(), StreamQueue // back to the pool in Run, once the writer ended
 		c.s = startStream(c.w, r)
 		r.on = 1 // C puts later blocks in the ring from now on
 	}

@@ -41,10 +41,6 @@ var deadlines = deadlineSet{wake: make(chan struct{}, 1)}
 // arm puts c, about to run request seq until at, in the set, and starts
 // or wakes the watcher if it is not looking.
 func (d *deadlineSet) arm(c *Call, at time.Time) {
-	if c.expiredClosed {
-		c.expired = make(chan struct{})
-		c.expiredClosed = false
-	}
 	c.dlAt, c.dlSeq, c.dlDone = at, c.seq, false
 	d.mu.Lock()
 	c.dlNext, c.dlPrev = d.head, nil

@@ -52,8 +52,9 @@
 // ring itself, with the GIL held, and calls back into Go only to wake a
 // writer that has caught up, to wait for room, or to learn why the writer
 // failed: a stream of many blocks costs a few callbacks, not one a block.
-// Run returns once the writer has sent everything. Streams reports the
-// rings; stream.go has the protocol.
+// Run returns once the writer has sent everything (or, for a request
+// past its deadline, given up on a client too slow to take it). Streams
+// reports the rings; stream.go has the protocol.
 //
 // # The gate
 //
@@ -131,8 +132,9 @@
 //     Call's next Run or Free. Go copies it (response.Writer.Write copies
 //     into its buffer or the socket) and keeps no pointer.
 //   - res.ring.buf, a streamed response's ring: C memory of StreamQueue
-//     bytes, malloc'd by Go at the Call's first stream, kept for its next
-//     ones, freed by Free. The producer (C in gw_run, or Go in a callback
+//     bytes, the Call's while its stream runs: taken from the package's
+//     spares (or malloc'd) when the stream starts, given back by Run once
+//     the writer has ended. The producer (C in gw_run, or Go in a callback
 //     on the same thread) writes it beyond head, the writer goroutine
 //     reads it between tail and head, without the GIL; the counters are
 //     atomics both sides use (stream.go). No Python memory is in it: a

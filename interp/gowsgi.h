@@ -50,11 +50,14 @@ enum {
  * the request's own thread: C in produce (with the GIL), or Go in a
  * gowsgiBlock callback on that same thread, never both at once. The
  * writer is a goroutine. head, tail, idle and failed are shared between
- * the two and read and written only with sequentially consistent atomics
- * (__atomic_* here, sync/atomic in Go). */
+ * the two while the writer runs, and then read and written only with
+ * sequentially consistent atomics (__atomic_* here, sync/atomic in Go),
+ * but for the producer's relaxed load of its own head; Go resets them with
+ * plain stores before the writer starts. */
 typedef struct {
-	char *buf;          /* C memory, cap bytes: malloc'd by Go at the Call's
-			     * first stream, freed by Call.Free; NULL before */
+	char *buf;          /* C memory, cap bytes, the Call's while its stream
+			     * runs (Go takes it from its spares or mallocs it,
+			     * and gives it back after gw_run) */
 	long long cap;
 	int on;             /* the writer runs: later blocks go here. Go sets it
 			     * in a callback and clears it after gw_run; C reads
@@ -90,6 +93,9 @@ typedef struct {
 	 * callbacks into Go and waiting to take the GIL at the start and after
 	 * each callback. */
 	long long cpu_ns, wall_ns, wait_ns;
+	/* Times the request let the GIL go outside a callback (a long stream
+	 * put in the ring without one), for the gate's count of callbacks. */
+	long long yields;
 	/* For gw_interrupt, all read and written with the GIL held: the
 	 * request's number (gw_run's seq), the thread running it while live,
 	 * and what gw_interrupt raised in it (GW_TIMEOUT, GW_GONE), or 0. */

@@ -53,7 +53,7 @@ func TestRefcount(t *testing.T) {
 	}
 	small := strings.Repeat("line of input\n", 100)
 	large := strings.Repeat("a longer line of request body input\n", 5000) // > pre-read limit: streamed
-	paths := []string{"/list", "/big", "/gen", "/longgen", "/lazy", "/genfail", "/firstfail", "/raise",
+	paths := []string{"/list", "/big", "/gen", "/longgen", "/citer", "/lazy", "/genfail", "/firstfail", "/raise",
 		"/badstatus", "/badheader", "/caught", "/excinfo", "/write", "/file", "/bytesio",
 		"/errors", "/str", "/none", "/nostart", "/input", "/input-large", "/input-chunked", "/gone", "/gone-tail", "/input-bad"}
 	run := func(p string) {

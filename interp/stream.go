@@ -51,10 +51,11 @@ import (
 // All four are sequentially consistent, so either the writer sees the new
 // bytes or the producer sees that it must wake the writer (poke).
 //
-// Ownership: the ring's buffer is C memory of StreamQueue bytes that the
-// Call owns: malloc'd at its first streamed response, kept for the next,
-// freed by Call.Free. The writer reads it without the GIL, only between
-// tail and head. A block itself is Python's memory (the bytes object, lent
+// Ownership: the ring's buffer is C memory of StreamQueue bytes, the
+// Call's while a stream runs: taken from the package's spare rings (or
+// malloc'd) when the stream starts, given back by Run once the writer has
+// ended (kept as a spare, or freed). The writer reads it without the GIL,
+// only between tail and head. A block itself is Python's memory (the bytes object, lent
 // as gw_result.ext until the next block is asked for) or the Call's out
 // buffer: either way it is copied into the ring before the app is asked
 // for the next. No Python object and no pointer into Python's memory
@@ -95,6 +96,33 @@ const StreamQueue = 256 << 10
 // tens of microseconds here.
 const writePiece = 64 << 10
 
+// spareRings is how many ring buffers of ended streams are kept for the
+// next: a process that streams gets its rings back without a malloc, and
+// one that stopped streaming holds at most spareRings × StreamQueue.
+const spareRings = 8
+
+var rings = make(chan *C.char, spareRings)
+
+// getRing returns a ring buffer of StreamQueue bytes: a spare, or a new
+// one. The caller owns it until putRing.
+func getRing() *C.char {
+	select {
+	case b := <-rings:
+		return b
+	default:
+		return (*C.char)(C.malloc(StreamQueue))
+	}
+}
+
+// putRing keeps b as a spare, or frees it when there are enough.
+func putRing(b *C.char) {
+	select {
+	case rings <- b:
+	default:
+		C.free(unsafe.Pointer(b))
+	}
+}
+
 // StreamState is a snapshot of the responses being streamed, for logs,
 // metrics and tests.
 type StreamState struct {
@@ -109,7 +137,8 @@ func Streams() StreamState {
 	defer streams.mu.Unlock()
 	st := StreamState{Streams: len(streams.all)}
 	for s := range streams.all {
-		st.Queued += s.head() - s.tail()
+		t := s.tail() // first: head only grows, so the difference is never negative
+		st.Queued += s.head() - t
 		s.mu.Lock()
 		if s.waiting {
 			st.Blocked++

@@ -11,6 +11,7 @@ recorded.
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import sys
@@ -576,6 +577,14 @@ def r_stream_long(environ, start_response):
     return _Long(environ, write)
 
 
+def r_endless_c(environ, start_response):
+    # An endless body from an iterator written in C: no bytecode runs
+    # between its blocks, so nothing but the server can end it.
+    size = int(_q(environ).get("size", "1000"))
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return itertools.repeat(b"x" * size)
+
+
 def r_head(environ, start_response):
     body = b"0123456789" * 10
     start_response("200 OK", TEXT + [("Content-Length", str(len(body)))])
@@ -918,6 +927,7 @@ ROUTES = {
     "/count": r_count,
     "/readerr": r_readerr,
     "/head": r_head,
+    "/endless_c": r_endless_c,
     "/head_gen": r_head_gen,
     "/cl_larger": r_cl_larger,
     "/cl_smaller": r_cl_smaller,

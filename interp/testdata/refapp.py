@@ -54,6 +54,10 @@ def app(environ, start_response):
     if path == "/gen":
         start_response("200 OK", [])
         return _gen(start_response, 5)
+    if path == "/citer":
+        # An iterator written in C, long enough for the ring's GIL yields.
+        start_response("200 OK", [])
+        return iter([b"y" * 1024] * 600)
     if path == "/longgen":
         write = start_response("200 OK", [])
         return _long(write)
