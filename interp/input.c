@@ -112,8 +112,16 @@ static Py_ssize_t fill(gw_input *in, Py_ssize_t want)
 	return n;
 }
 
+/* take returns the next n buffered bytes as a new reference: all of a
+ * pre-read body, asked for at once (read(), read(CONTENT_LENGTH)), is the
+ * bytes object itself, not a copy of it. */
 static PyObject *take(gw_input *in, Py_ssize_t n)
 {
+	if (in->whole != NULL && in->pos == 0 && n == in->end) {
+		in->pos = in->end;
+		Py_INCREF(in->whole);
+		return in->whole;
+	}
 	PyObject *b = PyBytes_FromStringAndSize(in->buf + in->pos, n);
 	if (b != NULL)
 		in->pos += n;
@@ -141,11 +149,6 @@ static PyObject *input_read(gw_input *in, PyObject *const *args, Py_ssize_t narg
 	if (size_arg(args, nargs, &size) < 0)
 		return NULL;
 	if (size < 0) {
-		if (in->whole != NULL && in->pos == 0) { /* all of a pre-read body: no copy */
-			in->pos = in->end;
-			Py_INCREF(in->whole);
-			return in->whole;
-		}
 		Py_ssize_t n;
 		while ((n = fill(in, in->end - in->pos)) > 0)
 			;
