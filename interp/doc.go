@@ -24,7 +24,12 @@
 //     the request body, write(), a block to send, a wsgi.errors line), and
 //     wherever Python gives it up: CPython's eval loop drops it every
 //     switch interval (5 ms) when another thread asks, and blocking calls
-//     in C (a socket, a sleep, sqlite3) release it.
+//     in C (a socket, a sleep, sqlite3) release it. A streamed response's
+//     later blocks go into the ring without a callback (see "Streamed
+//     responses"): there C lets the GIL go and takes it back after each
+//     ring's worth of bytes or 256 blocks, for an iterator written in C,
+//     which never meets the eval loop's switch, and it ends such an
+//     iterator itself once gw_interrupt has raised in its thread.
 //   - No goroutine holds it while it does I/O or waits on Go: callbacks run
 //     without it, and take it back only when they return to C.
 //   - The deadline watcher (deadline.go), one goroutine for the process,
@@ -135,10 +140,15 @@
 //     bytes, the Call's while its stream runs: taken from the package's
 //     spares (or malloc'd) when the stream starts, given back by Run once
 //     the writer has ended. The producer (C in gw_run, or Go in a callback
-//     on the same thread) writes it beyond head, the writer goroutine
-//     reads it between tail and head, without the GIL; the counters are
-//     atomics both sides use (stream.go). No Python memory is in it: a
-//     block is copied in before the app is asked for the next.
+//     on the same thread, never both at once) writes it beyond head and
+//     then moves head; the writer goroutine reads it between tail and
+//     head, without the GIL, and then moves tail. head, tail and the
+//     writer's idle and failed flags (res.ring) are sequentially
+//     consistent atomics on both sides: the writer sets idle before its
+//     last look at head, the producer moves head before it looks at idle
+//     and calls back to wake it, so a block is never left unsent. No
+//     Python memory is in the ring: a block is copied in before the app
+//     is asked for the next.
 //   - res.hold: a reference the C side owns on Go's behalf; dropped, with
 //     the GIL, at the start of the next gw_run with res or by gw_drop_hold
 //     (Call.Free).
