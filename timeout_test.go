@@ -263,15 +263,17 @@ func TestTimeoutWaitingOnClient(t *testing.T) {
 }
 
 // TestTimeoutEndsEndlessCIterator: a streamed body from an iterator written
-// in C (itertools.repeat) runs no bytecode, so the RequestTimeout raised
-// in its thread is never taken there; read by a fast client, it must still
-// end at its deadline, for tiny blocks and for large ones.
+// in C (itertools.repeat, map) runs no bytecode, so the RequestTimeout
+// raised in its thread is never taken there; read by a fast client, it
+// must still end at its deadline: tiny blocks, blocks that fit the stream's
+// ring, blocks larger than the ring, and blocks slow enough to make (the
+// writer then sleeps between them).
 func TestTimeoutEndsEndlessCIterator(t *testing.T) {
 	srv, rec := rawServer(t, wsgi.WithTimeout(300*time.Millisecond))
 	c := &http.Client{Timeout: 30 * time.Second}
-	for _, size := range []int{1, 10000} {
-		t.Run(strconv.Itoa(size), func(t *testing.T) {
-			resp, err := c.Get(fmt.Sprintf("%s/endless_c?size=%d", srv.URL, size))
+	for _, q := range []string{"size=1", "size=10000", "size=300000", "size=200000&slow=1"} {
+		t.Run(q, func(t *testing.T) {
+			resp, err := c.Get(fmt.Sprintf("%s/endless_c?%s", srv.URL, q))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -320,5 +322,16 @@ func TestTimeoutDoesNotOutliveItsRequest(t *testing.T) {
 	}
 	if want := longBody(n, size, 0); !bytes.Equal(body, want) {
 		t.Errorf("body differs %s", firstDiff(body, want, size))
+	}
+}
+
+// TestTimeoutCaughtByTheApp: a generator that takes its RequestTimeout and
+// catches it may still finish its response: the server raises the timeout
+// only in an iterator that never took it.
+func TestTimeoutCaughtByTheApp(t *testing.T) {
+	srv, _ := rawServer(t, wsgi.WithTimeout(300*time.Millisecond))
+	resp, body := get(t, srv.URL+"/catch_timeout")
+	if resp.StatusCode != 200 || string(body) != "start\ncaught the timeout\n" {
+		t.Errorf("%s %q, want 200 and the block the app sent after it caught the timeout", resp.Status, body)
 	}
 }

@@ -282,17 +282,37 @@ static int ring_wants_go(gw_ring *r)
  * iterator that runs no bytecode (one written in C) never meets the eval
  * loop's switch interval. The GIL is released with no object of the
  * request's borrowed: req holds what it needs. Counted for the gate as a
- * callback is (res->yields, res->wait_ns). */
+ * callback is (res->wait_ns, and res->yields when another thread took the
+ * GIL meanwhile). */
 static void yield_gil(gw_req *req, gw_result *res)
 {
 	long long t0 = measuring(res) ? clock_ns(CLOCK_MONOTONIC) : 0;
+	long long switches = gw_gil_switches();
 	req->held = 0;
 	req->puts = 0;
 	gw_release();
 	gw_acquire();
 	if (measuring(res))
 		res->wait_ns += clock_ns(CLOCK_MONOTONIC) - t0;
-	res->yields++;
+	/* Only a yield another thread took the GIL in is a switch the gate
+	 * must not count as a convoy's (-1: the layout is unknown, count it). */
+	if (switches < 0 || gw_gil_switches() != switches)
+		res->yields++;
+}
+
+/* untaken_interrupt raises, and returns 1, when gw_interrupt raised in
+ * this thread and the iterator has produced another block with the
+ * exception still pending: an iterator written in C runs no bytecode, so
+ * nothing else would ever deliver it, and its body would go on past the
+ * deadline (a fast client, blocks larger than the ring). It is raised as
+ * the eval loop would have; fail then withdraws the pending one. A
+ * generator that took the exception and caught it goes on, as before. */
+static int untaken_interrupt(gw_req *req, gw_result *res)
+{
+	if (!res->interrupted || req->iter == NULL || PyThreadState_Get()->async_exc == NULL)
+		return 0;
+	PyErr_SetNone(res->interrupted == GW_GONE ? gw_gone_exc : gw_timeout_exc);
+	return 1;
 }
 
 /* produce fills res with the next non-empty block (headers first, if they
@@ -303,6 +323,10 @@ static void produce(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 
 	Py_CLEAR(req->block);
 	while ((b = next_block(req)) != NULL) {
+		if (untaken_interrupt(req, res)) {
+			Py_DECREF(b);
+			goto failed;
+		}
 		if (!PyBytes_Check(b)) {
 			PyErr_Format(PyExc_TypeError,
 				"the WSGI app's body iterable yielded %.100s, not bytes", Py_TYPE(b)->tp_name);
@@ -326,14 +350,6 @@ static void produce(gw_req *req, char *out, Py_ssize_t cap, gw_result *res)
 			if (ring_wants_go(&res->ring)) {
 				res->kind = GW_MORE; /* with nothing in res: see to the writer */
 				return;
-			}
-			if (res->interrupted) {
-				/* gw_interrupt raised in this thread, but an iterator
-				 * that runs no bytecode never takes it: end here, as
-				 * the eval loop would have. fail withdraws the
-				 * pending one. */
-				PyErr_SetNone(res->interrupted == GW_GONE ? gw_gone_exc : gw_timeout_exc);
-				goto failed;
 			}
 			req->held += n;
 			if (req->held >= res->ring.cap || ++req->puts >= YIELD_PUTS)

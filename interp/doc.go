@@ -28,8 +28,9 @@
 //     later blocks go into the ring without a callback (see "Streamed
 //     responses"): there C lets the GIL go and takes it back after each
 //     ring's worth of bytes or 256 blocks, for an iterator written in C,
-//     which never meets the eval loop's switch, and it ends such an
-//     iterator itself once gw_interrupt has raised in its thread.
+//     which never meets the eval loop's switch. Such an iterator never
+//     takes the exception gw_interrupt raises either: C raises it itself
+//     when the iterator produces another block with it still pending.
 //   - No goroutine holds it while it does I/O or waits on Go: callbacks run
 //     without it, and take it back only when they return to C.
 //   - The deadline watcher (deadline.go), one goroutine for the process,

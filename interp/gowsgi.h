@@ -94,7 +94,8 @@ typedef struct {
 	 * each callback. */
 	long long cpu_ns, wall_ns, wait_ns;
 	/* Times the request let the GIL go outside a callback (a long stream
-	 * put in the ring without one), for the gate's count of callbacks. */
+	 * put in the ring without one) and another thread took it, for the
+	 * gate's count of callbacks. */
 	long long yields;
 	/* For gw_interrupt, all read and written with the GIL held: the
 	 * request's number (gw_run's seq), the thread running it while live,

@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+import zlib
 from urllib.parse import parse_qs
 
 _lock = threading.Lock()
@@ -580,9 +581,31 @@ def r_stream_long(environ, start_response):
 def r_endless_c(environ, start_response):
     # An endless body from an iterator written in C: no bytecode runs
     # between its blocks, so nothing but the server can end it.
-    size = int(_q(environ).get("size", "1000"))
+    q = _q(environ)
+    size = int(q.get("size", "1000"))
     start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    if q.get("slow"):
+        # Each block costs C time (compressing incompressible bytes), so
+        # a fast client's writer sleeps between blocks.
+        return map(zlib.compress, itertools.repeat(os.urandom(size)), itertools.repeat(1))
     return itertools.repeat(b"x" * size)
+
+
+def r_catch_timeout(environ, start_response):
+    # A generator that takes its RequestTimeout, catches it and says so.
+    start_response("200 OK", [("Content-Type", "text/plain")])
+
+    def gen():
+        yield b"start\n"
+        try:
+            while True:
+                pass
+        except BaseException as e:
+            if type(e).__name__ != "RequestTimeout":
+                raise
+            for word in (b"caught", b" the", b" timeout\n"):
+                yield word
+    return gen()
 
 
 def r_head(environ, start_response):
@@ -928,6 +951,7 @@ ROUTES = {
     "/readerr": r_readerr,
     "/head": r_head,
     "/endless_c": r_endless_c,
+    "/catch_timeout": r_catch_timeout,
     "/head_gen": r_head_gen,
     "/cl_larger": r_cl_larger,
     "/cl_smaller": r_cl_smaller,
