@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -42,6 +43,24 @@ func firstDiff(got, want []byte, size int) string {
 		}
 	}
 	return fmt.Sprintf("got %d bytes, want %d", len(got), len(want))
+}
+
+// readLongBody reads, from conn, the response to a /stream_long request
+// for n blocks of size bytes, and checks that all of it arrived, in order.
+func readLongBody(t *testing.T, conn net.Conn, n, size int) {
+	t.Helper()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Errorf("reading the body: %v (%d of %d bytes)", err, len(body), n*size)
+	}
+	if want := longBody(n, size, 0); !bytes.Equal(body, want) {
+		t.Errorf("body differs %s", firstDiff(body, want, size))
+	}
 }
 
 // waitNoStreams waits up to 5 s for every stream writer to have ended.
@@ -138,18 +157,7 @@ func TestStreamBackpressure(t *testing.T) {
 	t.Logf("held back at %d of %d blocks, %+v", r.Produced, n, interp.Streams())
 
 	// Now it reads: the whole body arrives, in order.
-	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: "GET"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatalf("reading the body: %v (%d bytes)", err, len(body))
-	}
-	if want := longBody(n, size, 0); !bytes.Equal(body, want) {
-		t.Errorf("body differs %s", firstDiff(body, want, size))
-	}
+	readLongBody(t, conn, n, size)
 	if r := waitCloses(t, srv.URL, id); r.Closes != 1 || !r.Exhausted {
 		t.Errorf("close() called %d times (exhausted %v), want once after the end", r.Closes, r.Exhausted)
 	}

@@ -7,7 +7,6 @@ package wsgi_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -311,18 +310,7 @@ func TestTimeoutDoesNotOutliveItsRequest(t *testing.T) {
 	conn := rawConn(t, hostOf(srv))
 	fmt.Fprintf(conn, "GET /stream_long?n=%d&size=%d&id=%s HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", n, size, newCloseID(t))
 	time.Sleep(500 * time.Millisecond) // the app fills every buffer and waits for room
-	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: "GET"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Errorf("reading the body: %v (%d of %d bytes)", err, len(body), n*size)
-	}
-	if want := longBody(n, size, 0); !bytes.Equal(body, want) {
-		t.Errorf("body differs %s", firstDiff(body, want, size))
-	}
+	readLongBody(t, conn, n, size)
 }
 
 // TestTimeoutCaughtByTheApp: a generator that takes its RequestTimeout and
