@@ -172,7 +172,8 @@ func WithInterruptOnDisconnect(on bool) Option {
 // (time.sleep, a socket without a timeout, a C extension) gets the
 // exception when it comes back. With WithProcesses such a request's worker
 // is retired a second after the deadline (no new requests; a replacement
-// starts), killed HardTimeoutGrace after it, and the client gets 504. 0, the default, never times out.
+// starts), killed HardTimeoutGrace after it, and the client gets 504. 0,
+// the default, never times out.
 func WithTimeout(d time.Duration) Option {
 	return func(o *options) { o.timeout = max(d, 0) }
 }

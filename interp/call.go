@@ -175,9 +175,6 @@ func (c *Call) Run(ctx context.Context, deadline time.Time, env []byte, flags en
 		var p any
 		werr, p = c.s.stop()
 		c.s = nil
-		c.res.ring.on = 0 // gw_run has returned: C reads it no more
-		putRing(c.res.ring.buf)
-		c.res.ring.buf = nil
 		if p != nil && c.panicked == nil {
 			c.panicked = p
 		}
@@ -264,10 +261,7 @@ func (c *Call) queue() error {
 		return fmt.Errorf("%w: %v", response.ErrClientGone, c.ctx.Err())
 	}
 	if c.s == nil {
-		r := &c.res.ring
-		r.buf, r.cap = getRing(), StreamQueue // back to the pool in Run, once the writer ended
-		c.s = startStream(c.w, r)
-		r.on = 1 // C puts later blocks in the ring from now on
+		c.s = startStream(c.w, &c.res.ring)
 	}
 	in := c.out[c.res.hdr_len:c.res.out_len]
 	var ext []byte

@@ -139,8 +139,9 @@
 //     into its buffer or the socket) and keeps no pointer.
 //   - res.ring.buf, a streamed response's ring: C memory of StreamQueue
 //     bytes, the Call's while its stream runs: taken from the package's
-//     spares (or malloc'd) when the stream starts, given back by Run once
-//     the writer has ended. The producer (C in gw_run, or Go in a callback
+//     spares (or malloc'd) when the stream starts (startStream), given
+//     back once gw_run has returned and the writer has ended (stop). The
+//     producer (C in gw_run, or Go in a callback
 //     on the same thread, never both at once) writes it beyond head and
 //     then moves head; the writer goroutine reads it between tail and
 //     head, without the GIL, and then moves tail. head, tail and the

@@ -53,8 +53,8 @@ import (
 //
 // Ownership: the ring's buffer is C memory of StreamQueue bytes, the
 // Call's while a stream runs: taken from the package's spare rings (or
-// malloc'd) when the stream starts, given back by Run once the writer has
-// ended (kept as a spare, or freed). The writer reads it without the GIL,
+// malloc'd) by startStream, given back by stop once the writer has ended
+// (kept as a spare, or freed). The writer reads it without the GIL,
 // only between tail and head. A block itself is Python's memory (the bytes object, lent
 // as gw_result.ext until the next block is asked for) or the Call's out
 // buffer: either way it is copied into the ring before the app is asked
@@ -186,14 +186,18 @@ func (s *stream) head() int64  { return atomic.LoadInt64((*int64)(unsafe.Pointer
 func (s *stream) tail() int64  { return atomic.LoadInt64((*int64)(unsafe.Pointer(&s.r.tail))) }
 func (s *stream) idle() *int32 { return (*int32)(unsafe.Pointer(&s.r.idle)) }
 
-// startStream returns a stream for w with its writer running, on the
-// Call's ring r, which it empties first.
+// startStream returns a stream for w with its writer running, in the
+// Call's gw_ring r: it gives r a buffer (getRing) and turns it on, so C
+// puts the later blocks there once the callback returns. stop gives the
+// buffer back.
 func startStream(w *response.Writer, r *C.gw_ring) *stream {
 	s := streamPool.Get().(*stream)
 	s.w, s.r = w, r
+	r.buf, r.cap = getRing(), StreamQueue
 	s.buf = unsafe.Slice((*byte)(unsafe.Pointer(r.buf)), int(r.cap))
-	// No writer runs yet: plain stores, published by the go statement.
-	r.head, r.tail, r.idle, r.failed = 0, 0, 0, 0
+	// No writer runs yet, and C runs only once the callback returns:
+	// plain stores, published by the go statement and the return.
+	r.head, r.tail, r.idle, r.failed, r.on = 0, 0, 0, 0, 1
 	streams.mu.Lock()
 	if streams.all == nil {
 		streams.all = make(map[*stream]struct{})
@@ -385,8 +389,9 @@ func (s *stream) wait(ctx context.Context, expired <-chan struct{}) error {
 var errDeadline = fmt.Errorf("%w: the request's deadline passed while its app waited on the client", response.ErrClientGone)
 
 // stop ends the writer once it has written what is in the ring (or
-// failed), and puts s back in the pool. It returns the writer's error and
-// the value of a panic it caught. The ring is the Call's again after it.
+// failed), turns the ring off and gives its buffer back, and puts s back
+// in the pool. It returns the writer's error and the value of a panic it
+// caught. It is called once gw_run has returned: C reads the ring no more.
 func (s *stream) stop() (err error, panicked any) {
 	s.closing.Store(true)
 	s.poke()
@@ -404,6 +409,9 @@ func (s *stream) stop() (err error, panicked any) {
 	case <-s.kick:
 	default:
 	}
+	s.r.on = 0
+	putRing(s.r.buf)
+	s.r.buf = nil
 	s.w, s.r, s.buf = nil, nil, nil
 	s.closing.Store(false)
 	s.asleep, s.waiting, s.err, s.panicked = false, false, nil, nil
